@@ -1,0 +1,120 @@
+using System.Buffers.Binary;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace Punchhole.Protocol;
+
+/// <summary>
+/// SipHash-2-4 under a secret 128-bit key: a keyed hash whose collisions cannot be
+/// found without the key, so client-chosen session keys cannot flood one bucket.
+/// </summary>
+public sealed class KeyHasher
+{
+    /// <summary>The hasher behind <see cref="SessionKey.GetHashCode"/>, keyed from the OS at start-up.</summary>
+    public static KeyHasher Process { get; } = CreateRandom();
+
+    private readonly ulong _k0, _k1;
+
+    public KeyHasher(ulong k0, ulong k1)
+    {
+        _k0 = k0;
+        _k1 = k1;
+    }
+
+    public static KeyHasher CreateRandom()
+    {
+        Span<byte> secret = stackalloc byte[16];
+        SecureRandom.Fill(secret);
+        return new KeyHasher(
+            BinaryPrimitives.ReadUInt64LittleEndian(secret),
+            BinaryPrimitives.ReadUInt64LittleEndian(secret[8..]));
+    }
+
+    public int Hash(in SessionKey key)
+    {
+        ulong h = key.Hash64(this);
+        return (int)(h ^ (h >> 32));
+    }
+
+    /// <summary>SipHash-2-4 of a 32-byte message given as four little-endian words.</summary>
+    internal ulong Hash64(ulong m0, ulong m1, ulong m2, ulong m3)
+    {
+        var s = new State(_k0, _k1);
+        s.Compress(m0);
+        s.Compress(m1);
+        s.Compress(m2);
+        s.Compress(m3);
+        s.Compress((ulong)SessionKey.Length << 56);
+        return s.Finish();
+    }
+
+    /// <summary>SipHash-2-4 of any message: the reference the 32-byte path is checked against.</summary>
+    internal ulong Hash64(ReadOnlySpan<byte> message)
+    {
+        var s = new State(_k0, _k1);
+        int whole = message.Length & ~7;
+        for (int i = 0; i < whole; i += 8)
+        {
+            s.Compress(BinaryPrimitives.ReadUInt64LittleEndian(message[i..]));
+        }
+        ulong last = (ulong)message.Length << 56;
+        for (int i = whole; i < message.Length; i++)
+        {
+            last |= (ulong)message[i] << (8 * (i - whole));
+        }
+        s.Compress(last);
+        return s.Finish();
+    }
+
+    private struct State
+    {
+        private ulong _v0, _v1, _v2, _v3;
+
+        public State(ulong k0, ulong k1)
+        {
+            _v0 = k0 ^ 0x736f6d6570736575UL;
+            _v1 = k1 ^ 0x646f72616e646f6dUL;
+            _v2 = k0 ^ 0x6c7967656e657261UL;
+            _v3 = k1 ^ 0x7465646279746573UL;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public void Compress(ulong m)
+        {
+            _v3 ^= m;
+            Round();
+            Round();
+            _v0 ^= m;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public ulong Finish()
+        {
+            _v2 ^= 0xff;
+            Round();
+            Round();
+            Round();
+            Round();
+            return _v0 ^ _v1 ^ _v2 ^ _v3;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private void Round()
+        {
+            _v0 += _v1;
+            _v1 = BitOperations.RotateLeft(_v1, 13);
+            _v1 ^= _v0;
+            _v0 = BitOperations.RotateLeft(_v0, 32);
+            _v2 += _v3;
+            _v3 = BitOperations.RotateLeft(_v3, 16);
+            _v3 ^= _v2;
+            _v0 += _v3;
+            _v3 = BitOperations.RotateLeft(_v3, 21);
+            _v3 ^= _v0;
+            _v2 += _v1;
+            _v1 = BitOperations.RotateLeft(_v1, 17);
+            _v1 ^= _v2;
+            _v2 = BitOperations.RotateLeft(_v2, 32);
+        }
+    }
+}

@@ -1,0 +1,43 @@
+using System.Runtime.InteropServices;
+
+namespace Punchhole.Protocol;
+
+/// <summary>
+/// RLIMIT_NOFILE: every client is a descriptor, so the server and the load tool raise their
+/// soft limit to the hard one at start, as any busy network server does.
+/// </summary>
+public static partial class OpenFileLimit
+{
+    private const int RLIMIT_NOFILE = 7;
+
+    /// <summary>Raises the soft limit to the hard limit; returns the soft limit now in force, or -1 if unknown.</summary>
+    public static long RaiseToHardLimit()
+    {
+        if (!OperatingSystem.IsLinux() || getrlimit(RLIMIT_NOFILE, out var limit) != 0)
+        {
+            return -1;
+        }
+        if (limit.Current < limit.Maximum)
+        {
+            var raised = new RLimit { Current = limit.Maximum, Maximum = limit.Maximum };
+            if (setrlimit(RLIMIT_NOFILE, in raised) == 0)
+            {
+                return (long)Math.Min(limit.Maximum, long.MaxValue);
+            }
+        }
+        return (long)Math.Min(limit.Current, long.MaxValue);
+    }
+
+    [StructLayout(LayoutKind.Sequential)]
+    private struct RLimit
+    {
+        public ulong Current;
+        public ulong Maximum;
+    }
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int getrlimit(int resource, out RLimit limit);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int setrlimit(int resource, in RLimit limit);
+}

@@ -1,0 +1,113 @@
+using System.Net.Sockets;
+
+namespace Punchhole.Server;
+
+/// <summary>
+/// Accepts connections with one reusable SocketAsyncEventArgs (Garnet's design): a do/while
+/// loop that keeps going while accepts complete synchronously, so a burst never recurses. When
+/// the process runs out of descriptors (EMFILE/ENFILE) or buffers, accepting pauses and the
+/// heartbeat resumes it later, backing off, instead of spinning on a listener that stays readable.
+/// </summary>
+internal sealed class AcceptLoop : IDisposable
+{
+    private static readonly TimeSpan s_firstPause = TimeSpan.FromMilliseconds(50);
+    private static readonly TimeSpan s_longestPause = TimeSpan.FromSeconds(1);
+
+    private readonly Socket _listener;
+    private readonly Action<Socket> _onAccepted;
+    private readonly Action<SocketError, TimeSpan> _onPause;
+    private readonly AcceptArgs _args;
+    private TimeSpan _pause = s_firstPause;
+    private long _resumeAt = long.MaxValue;
+    private volatile bool _stopped;
+
+    public AcceptLoop(Socket listener, Action<Socket> onAccepted, Action<SocketError, TimeSpan> onPause)
+    {
+        _listener = listener;
+        _onAccepted = onAccepted;
+        _onPause = onPause;
+        _args = new AcceptArgs(this);
+    }
+
+    public void Start() => Accept();
+
+    /// <summary>Called by the heartbeat: resumes accepting once a pause is over.</summary>
+    public void OnHeartbeat(long now)
+    {
+        long resumeAt = Interlocked.Read(ref _resumeAt);
+        if (now >= resumeAt && Interlocked.CompareExchange(ref _resumeAt, long.MaxValue, resumeAt) == resumeAt)
+        {
+            Accept();
+        }
+    }
+
+    private void Accept()
+    {
+        bool pending;
+        do
+        {
+            if (_stopped)
+            {
+                return;
+            }
+            _args.AcceptSocket = null;
+            try
+            {
+                pending = _listener.AcceptAsync(_args);
+            }
+            catch (ObjectDisposedException)
+            {
+                return;
+            }
+            if (!pending && !OnAccepted())
+            {
+                return;
+            }
+        }
+        while (!pending);
+    }
+
+    /// <summary>Handles one accept; false to stop the loop (paused or stopped).</summary>
+    private bool OnAccepted()
+    {
+        var error = _args.SocketError;
+        if (error == SocketError.Success)
+        {
+            _pause = s_firstPause;
+            _onAccepted(_args.AcceptSocket!);
+            return true;
+        }
+        if (_stopped || error == SocketError.OperationAborted)
+        {
+            return false;
+        }
+        if (error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
+        {
+            var pause = _pause;
+            _pause = TimeSpan.FromTicks(Math.Min(_pause.Ticks * 2, s_longestPause.Ticks));
+            _onPause(error, pause);
+            Interlocked.Exchange(ref _resumeAt, Environment.TickCount64 + (long)pause.TotalMilliseconds);
+            return false;
+        }
+        // A client that reset before we accepted it, and the like: carry on.
+        return true;
+    }
+
+    public void Dispose()
+    {
+        _stopped = true;
+        _listener.Dispose();
+        _args.Dispose();
+    }
+
+    private sealed class AcceptArgs(AcceptLoop owner) : SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true)
+    {
+        protected override void OnCompleted(SocketAsyncEventArgs e)
+        {
+            if (owner.OnAccepted())
+            {
+                owner.Accept();
+            }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+using System.Net;
+using System.Net.Sockets;
+using Punchhole.Protocol;
+
+namespace Punchhole.Server;
+
+/// <summary>
+/// The T-STUN server: a listener, an accept loop, a table of waiting clients, one heartbeat for
+/// every deadline and a watcher for waiting clients that reset. Start once; Stop is idempotent.
+/// </summary>
+internal sealed class RendezvousServer : IDisposable
+{
+    private readonly SessionPool _sessions;
+    private readonly PerAddressLimit _perAddress;
+    private readonly Heartbeat _heartbeat;
+    private readonly int _maxConnections;
+    private AcceptLoop? _acceptLoop;
+    private long _nextSummary;
+    private int _stopping;
+
+    public RendezvousServer(ServerOptions options, ServerLog log, long openFileLimit = -1)
+    {
+        Options = options;
+        Log = log;
+        _maxConnections = options.EffectiveMaxConnections(openFileLimit);
+        Table = new PairingTable(options.MaxWaiting, KeyHasher.CreateRandom());
+        _sessions = new SessionPool(id => new ClientSession(this, id));
+        _perAddress = new PerAddressLimit(options.MaxPerIp);
+        _heartbeat = new Heartbeat(options.HeartbeatInterval, OnHeartbeat);
+        Watcher = new DisconnectWatcher(OnReset);
+    }
+
+    public ServerOptions Options { get; }
+
+    public ServerLog Log { get; }
+
+    public ServerCounters Counters { get; } = new();
+
+    public PairingTable Table { get; }
+
+    public DisconnectWatcher Watcher { get; }
+
+    public Microsoft.Extensions.ObjectPool.ObjectPool<SessionIo> IoPool { get; } = SessionIo.CreatePool();
+
+    /// <summary>Where the server listens (with the real port when 0 was asked for).</summary>
+    public IPEndPoint? LocalEndPoint { get; private set; }
+
+    public string Summary() => Counters.Summary(Table.Count);
+
+    /// <summary>Binds, listens and starts accepting. Throws SocketException when the address cannot be had.</summary>
+    public void Start()
+    {
+        var listener = Listen(Options.Bind, Options.Port, Options.DeferAccept);
+        LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+        _acceptLoop = new AcceptLoop(listener, OnAccepted, OnAcceptPaused);
+        Log.Info($"listening on {Describe(listener)}; timeout {Options.WaitTimeout.TotalSeconds:0.###} s, "
+            + $"key timeout {Options.KeyTimeout.TotalSeconds:0.###} s, max waiting {Options.MaxWaiting}, "
+            + $"max connections {(_maxConnections == int.MaxValue ? "unlimited" : _maxConnections)}, "
+            + $"max per IP {(Options.MaxPerIp > 0 ? Options.MaxPerIp : "unlimited")}");
+        _nextSummary = Options.StatsInterval > TimeSpan.Zero
+            ? Environment.TickCount64 + (long)Options.StatsInterval.TotalMilliseconds
+            : long.MaxValue;
+        _heartbeat.Start();
+        _acceptLoop.Start();
+    }
+
+    private static Socket Listen(IPAddress? bind, int port, TimeSpan deferAccept)
+    {
+        var address = bind ?? (Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any);
+        var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (address.AddressFamily == AddressFamily.InterNetworkV6 && address.Equals(IPAddress.IPv6Any))
+            {
+                listener.DualMode = true;
+            }
+            // Raw SO_REUSEADDR: .NET's ReuseAddress also sets SO_REUSEPORT on Linux, which would let
+            // a second tstun share the port and split every pair between the two processes.
+            const int SOL_SOCKET = 1, SO_REUSEADDR = 2;
+            listener.SetRawSocketOption(SOL_SOCKET, SO_REUSEADDR, BitConverter.GetBytes(1));
+            // Accepted sockets inherit TCP_NODELAY: set once here, not per connection.
+            listener.NoDelay = true;
+            if (deferAccept > TimeSpan.Zero && OperatingSystem.IsLinux())
+            {
+                const int IPPROTO_TCP = 6, TCP_DEFER_ACCEPT = 9;
+                listener.SetRawSocketOption(IPPROTO_TCP, TCP_DEFER_ACCEPT,
+                    BitConverter.GetBytes((int)Math.Ceiling(deferAccept.TotalSeconds)));
+            }
+            listener.Bind(new IPEndPoint(address, port));
+            listener.Listen(4096);
+            return listener;
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+    }
+
+    private static string Describe(Socket listener)
+    {
+        var local = (IPEndPoint)listener.LocalEndPoint!;
+        return local.AddressFamily == AddressFamily.InterNetworkV6 && listener.DualMode
+            ? $"{local} (IPv6 and IPv4)"
+            : local.ToString();
+    }
+
+    private void OnAccepted(Socket socket)
+    {
+        ServerCounters.Add(ref Counters.Accepted);
+        if (Volatile.Read(ref _stopping) != 0)
+        {
+            socket.Dispose();
+            return;
+        }
+        if (Interlocked.Increment(ref Counters.Active) > _maxConnections)
+        {
+            Interlocked.Decrement(ref Counters.Active);
+            ServerCounters.Add(ref Counters.RejectedConnections);
+            socket.Dispose();
+            return;
+        }
+        var address = PeerAddress.FromEndPoint((IPEndPoint)socket.RemoteEndPoint!);
+        if (_perAddress.Enabled && !_perAddress.TryEnter(address))
+        {
+            Interlocked.Decrement(ref Counters.Active);
+            ServerCounters.Add(ref Counters.RejectedPerIp);
+            socket.Dispose();
+            return;
+        }
+        _sessions.Rent().Start(socket, address, Environment.TickCount64);
+    }
+
+    private void OnAcceptPaused(SocketError error, TimeSpan pause)
+    {
+        // Logged once per run of pauses, so a descriptor flood cannot flood the log.
+        if (Interlocked.Increment(ref Counters.AcceptPauses) == 1 || pause == TimeSpan.FromMilliseconds(50))
+        {
+            Log.Info($"accept failed ({error}): pausing accepts, retrying in {pause.TotalMilliseconds:0} ms and backing off; "
+                + $"{Volatile.Read(ref Counters.Active)} connections open");
+        }
+    }
+
+    internal void OnSessionClosed(ClientSession session)
+    {
+        if (_perAddress.Enabled)
+        {
+            _perAddress.Leave(session.Address);
+        }
+        Interlocked.Decrement(ref Counters.Active);
+        _sessions.Return(session);
+    }
+
+    private void OnReset(ulong token)
+    {
+        var session = _sessions.Find((int)(uint)token);
+        if (session is null)
+        {
+            return;
+        }
+        long word = session.Word;
+        if ((ulong)(word >> 32) == token >> 32 && session.TryEndWait(word, Table, WaitEnd.Disconnected))
+        {
+            ServerCounters.Add(ref Counters.Disconnected);
+        }
+    }
+
+    private void OnHeartbeat(long now)
+    {
+        foreach (var session in _sessions.All)
+        {
+            long word = session.Word;
+            var phase = RendezvousParty.PhaseOf(word);
+            if (phase is not (PartyPhase.ReadingKey or PartyPhase.Waiting) || now < session.Deadline)
+            {
+                continue;
+            }
+            if (phase == PartyPhase.Waiting)
+            {
+                if (session.TryEndWait(word, Table, WaitEnd.TimedOut))
+                {
+                    ServerCounters.Add(ref Counters.TimedOut);
+                }
+            }
+            else
+            {
+                var socket = session.Socket;
+                if (session.TryMove(word, PartyPhase.KeyAborted))
+                {
+                    ServerCounters.Add(ref Counters.KeyTimedOut);
+                    // Aborts the pending read; the session closes itself when it completes.
+                    socket?.Dispose();
+                }
+            }
+        }
+
+        _acceptLoop?.OnHeartbeat(now);
+
+        if (now >= _nextSummary)
+        {
+            _nextSummary = now + (long)Options.StatsInterval.TotalMilliseconds;
+            Log.Info(Summary());
+        }
+    }
+
+    /// <summary>
+    /// Stops accepting and ends every wait and key read, each without a reply. Idempotent: the
+    /// first call does the work and later calls return at once.
+    /// </summary>
+    public void Stop()
+    {
+        if (Interlocked.Exchange(ref _stopping, 1) != 0)
+        {
+            return;
+        }
+        _acceptLoop?.Dispose();
+        _heartbeat.Dispose();
+        foreach (var session in _sessions.All)
+        {
+            long word = session.Word;
+            switch (RendezvousParty.PhaseOf(word))
+            {
+                case PartyPhase.Waiting:
+                    session.TryEndWait(word, Table, WaitEnd.ShuttingDown);
+                    break;
+                case PartyPhase.ReadingKey:
+                    var socket = session.Socket;
+                    if (session.TryMove(word, PartyPhase.KeyAborted))
+                    {
+                        socket?.Dispose();
+                    }
+                    break;
+            }
+        }
+        Watcher.Dispose();
+    }
+
+    public void Dispose() => Stop();
+}

@@ -1,0 +1,59 @@
+using System.Diagnostics;
+using Punchhole.Tests.Support;
+
+namespace Punchhole.Tests.Deployment;
+
+/// <summary>The published tstun: a static binary that needs nothing from the host.</summary>
+public class StaticBinaryTests
+{
+    private const long EightMiB = 8L * 1024 * 1024;
+
+    [SkippableFact(Timeout = 30_000)]
+    public async Task Tstun_is_a_static_executable_of_at_most_8_MiB()
+    {
+        string binary = RepositoryPaths.RequireArtifact("tstun/tstun");
+        Assert.InRange(new FileInfo(binary).Length, 1, EightMiB);
+        string description = await DescribeAsync(binary);
+        Assert.Contains("static", description, StringComparison.Ordinal);
+        Assert.DoesNotContain("dynamically linked", description, StringComparison.Ordinal);
+    }
+
+    [SkippableFact(Timeout = 30_000)]
+    public async Task Tstun_serves_pairings_inside_an_empty_root()
+    {
+        string binary = RepositoryPaths.RequireArtifact("tstun/tstun");
+        RepositoryPaths.RequireRoot("chroot");
+        string root = Directory.CreateTempSubdirectory("tstun-root-").FullName;
+        try
+        {
+            File.Copy(binary, Path.Combine(root, "tstun"));
+            Assert.Equal(["tstun"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
+            using var server = ServerProcess.StartIn(root, "/tstun", "--port", "0", "--bind", "127.0.0.1");
+            var endPoint = await server.WaitUntilListeningAsync();
+
+            var key = RendezvousClient.NewKey();
+            using var a = await RendezvousClient.ConnectAsync(endPoint);
+            using var b = await RendezvousClient.ConnectAsync(endPoint);
+            await a.SendKeyAsync(key);
+            await b.SendKeyAsync(key);
+            Assert.Equal($"127.0.0.1 {b.LocalEndPoint.Port}", await a.ReadToEndAsync());
+            Assert.Equal($"127.0.0.1 {a.LocalEndPoint.Port}", await b.ReadToEndAsync());
+
+            server.Signal(15);
+            Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(5)));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    internal static async Task<string> DescribeAsync(string binary)
+    {
+        var info = new ProcessStartInfo("file", ["-b", binary]) { RedirectStandardOutput = true };
+        using var file = Process.Start(info)!;
+        string output = await file.StandardOutput.ReadToEndAsync();
+        await file.WaitForExitAsync();
+        return output;
+    }
+}
