@@ -79,7 +79,7 @@ internal static class ServerCommandLine
                     }
                     else
                     {
-                        error ??= $"{name}: '{text}' is not an IP address";
+                        error ??= $"{name}: '{Printable(text)}' is not an IP address";
                     }
                     break;
                 case "-t" or "--timeout":
@@ -107,7 +107,7 @@ internal static class ServerCommandLine
                     options = options with { MaxPerIp = Integer(name, Value(), 0, int.MaxValue, ref error) };
                     break;
                 default:
-                    error = arg.StartsWith('-') ? $"unknown option '{arg}'" : $"unexpected argument '{arg}'";
+                    error = arg.StartsWith('-') ? $"unknown option '{Printable(arg)}'" : $"unexpected argument '{Printable(arg)}'";
                     break;
             }
             if (error is not null)
@@ -126,7 +126,7 @@ internal static class ServerCommandLine
         }
         if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
         {
-            error = $"{name}: '{text}' is not a whole number from {min} to {max}";
+            error = $"{name}: '{Printable(text)}' is not a whole number from {min} to {max}";
         }
         return value;
     }
@@ -137,13 +137,37 @@ internal static class ServerCommandLine
         {
             return TimeSpan.Zero;
         }
+        // NaN and Infinity parse whatever the styles say, and a positive value below one tick rounds to zero.
         if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds)
-            || seconds > 86_400 || (!allowZero && seconds <= 0) || seconds < 0)
+            || !double.IsFinite(seconds) || seconds > 86_400 || seconds < 0
+            || (!allowZero && TimeSpan.FromSeconds(seconds) <= TimeSpan.Zero))
         {
-            error = $"{name}: '{text}' is not a number of seconds{(allowZero ? "" : " above 0")} (at most 86400)";
+            error = $"{name}: '{Printable(text)}' is not a number of seconds{(allowZero ? "" : " above 0")} (at most 86400)";
             return TimeSpan.Zero;
         }
         return TimeSpan.FromSeconds(seconds);
+    }
+
+    /// <summary>
+    /// User text as it may appear in the one-line error: control characters (a newline could forge
+    /// a second log line) are written as \uXXXX escapes, and very long text is cut.
+    /// </summary>
+    internal static string Printable(string text)
+    {
+        const int MaxShown = 80;
+        var shown = new System.Text.StringBuilder(Math.Min(text.Length, MaxShown) + 8);
+        foreach (char c in text.Length > MaxShown ? text.AsSpan(0, MaxShown) : text)
+        {
+            if (char.IsControl(c))
+            {
+                shown.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            }
+            else
+            {
+                shown.Append(c);
+            }
+        }
+        return text.Length > MaxShown ? shown.Append("...").ToString() : shown.ToString();
     }
 }
 
