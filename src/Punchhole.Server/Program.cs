@@ -27,17 +27,10 @@ SetDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 SetDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", options.IoThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
 var log = new ServerLog(Console.Error, options.Verbose);
 long openFiles = OpenFileLimit.RaiseToHardLimit();
-using var server = new RendezvousServer(options, log, openFiles);
-try
-{
-    server.Start();
-}
-catch (SocketException e)
-{
-    log.Info($"cannot listen on {(options.Bind?.ToString() ?? "[::]")}:{options.Port}: {e.Message}");
-    return 1;
-}
+using var server = new RendezvousServer(options, log, openFiles, OpenFileLimit.CountOpen());
 
+// Handlers first, then the "listening" line: a supervisor may signal as soon as it sees that line,
+// and a signal before its handler would take the default action (SIGUSR1 and SIGTERM kill).
 using var stop = new ManualResetEventSlim();
 void OnStop(PosixSignalContext context)
 {
@@ -54,6 +47,16 @@ using var onUsr1 = PosixSignalRegistration.Create((PosixSignal)10, context =>
     context.Cancel = true;
     log.Info(server.Summary());
 });
+
+try
+{
+    server.Start();
+}
+catch (SocketException e)
+{
+    log.Info($"cannot listen on {(options.Bind?.ToString() ?? "[::]")}:{options.Port}: {e.Message}");
+    return 1;
+}
 
 stop.Wait();
 server.Stop();
