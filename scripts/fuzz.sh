@@ -6,7 +6,8 @@
 # into artifacts/fuzz/tools. Builds an instrumented copy of the harness in artifacts/fuzz/bin
 # (never the build the tests use), seeds from fuzz/corpus/TARGET, writes findings to
 # artifacts/fuzz/findings/TARGET and prints the run's figures. Exit 1 if it saved a crash or hang.
-# Env: FUZZ_OUT (default artifacts/fuzz), AFL_ARGS (extra afl-fuzz options).
+# Env: FUZZ_OUT (default artifacts/fuzz), AFL_ARGS (extra afl-fuzz options), FUZZ_NO_BUILD=1 (reuse the
+# instrumented build of the previous run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${1:?usage: scripts/fuzz.sh TARGET [SECONDS]}
@@ -18,14 +19,18 @@ mkdir -p "$out"
 if [ ! -x "$tools/sharpfuzz" ]; then
   dotnet tool install SharpFuzz.CommandLine --version 2.3.0 --tool-path "$tools" >/dev/null
 fi
-rm -rf "$bin"
-dotnet publish fuzz/Punchhole.Fuzz -c Release -o "$bin" --nologo -v quiet -p:PublishAot=false >/dev/null
+# FUZZ_NO_BUILD=1 reuses the instrumented copy of an earlier run (to fuzz several targets in a row).
+if [ -z "${FUZZ_NO_BUILD:-}" ] || [ ! -f "$bin/.instrumented" ]; then
+  rm -rf "$bin"
+  dotnet publish fuzz/Punchhole.Fuzz -c Release -o "$bin" --nologo -v quiet -p:PublishAot=false >/dev/null
+  # Instrument only the project's own parser assemblies, in place in the private copy.
+  for dll in Punchhole.Protocol.dll tstun.dll punchhole.dll; do
+    if [ -f "$bin/$dll" ]; then "$tools/sharpfuzz" "$bin/$dll" >/dev/null; fi
+  done
+  touch "$bin/.instrumented"
+fi
 if [ "$target" = --list ]; then dotnet "$bin/Punchhole.Fuzz.dll" 2>&1 | sed 's/.*targets: //'; exit 0; fi
 [ -d "fuzz/corpus/$target" ] || { echo "no corpus fuzz/corpus/$target" >&2; exit 2; }
-# Instrument only the project's own parser assemblies, in place in the private copy.
-for dll in Punchhole.Protocol.dll tstun.dll punchhole.dll; do
-  [ -f "$bin/$dll" ] && "$tools/sharpfuzz" "$bin/$dll" >/dev/null
-done
 
 findings=$out/findings/$target
 rm -rf "$findings"; mkdir -p "$out/findings"
