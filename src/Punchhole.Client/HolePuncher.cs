@@ -130,6 +130,10 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
                 // At once: the reset's round trip already paces us, and the sooner the next SYN
                 // is out, the sooner two SYNs cross. Scheduling noise keeps the sides out of step.
                 return TimeSpan.Zero;
+            case SocketError.AddressNotAvailable:
+                // The 4-tuple is taken: the listener has just accepted the peer's own SYN.
+                log.Detail($"attempt {attempt}: the connection already exists");
+                return TimeSpan.FromMilliseconds(50);
             case SocketError.TimedOut:
                 _tally.Unanswered++;
                 log.Info($"attempt {attempt}: the kernel gave up retransmitting our SYN; trying a new one");
