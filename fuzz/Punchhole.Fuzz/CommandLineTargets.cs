@@ -1,4 +1,7 @@
+using System.Net.Sockets;
 using System.Text;
+using Punchhole.Client;
+using Punchhole.Protocol.CommandLine;
 using Punchhole.Server;
 using static Punchhole.Fuzz.InvariantException;
 
@@ -36,6 +39,53 @@ public static class CommandLineTargets
                 Check(o.MaxWaiting is >= 1 and <= 1 << 24, $"max waiting {o.MaxWaiting}");
                 Check(o.MaxConnections >= 0 && o.MaxPerIp >= 0, "negative cap");
                 Check(o.IoThreads is >= 1 and <= 256, $"io threads {o.IoThreads}");
+                break;
+            default:
+                throw new InvariantException($"unknown action {result.Action}");
+        }
+    }
+
+    /// <summary>
+    /// ClientCommandLine.Parse: never throws; an error is one printable line; a command line it
+    /// accepts names a server, valid ports and timeouts, a non-empty key if any, and no forward
+    /// together with -s or -r.
+    /// </summary>
+    public static void Client(ReadOnlySpan<byte> input)
+    {
+        var result = ClientCommandLine.Parse(Arguments(input));
+        switch (result.Action)
+        {
+            case CommandLineAction.Error:
+                Check(result.Options is null, "an error with options");
+                CheckOneLine(result.Error);
+                break;
+            case CommandLineAction.Help or CommandLineAction.Version:
+                Check(result.Options is null && result.Error is null, "help or version with options or an error");
+                break;
+            case CommandLineAction.Run:
+                var o = result.Options;
+                Check(o is not null && result.Error is null, "run without options");
+                Check(o.ServerHost.Length > 0, "no server host");
+                Check(o.ServerPort is >= 1 and <= 65535, $"server port {o.ServerPort}");
+                Check(o.Key is null || o.Key.Length > 0, "empty key");
+                Check(o.Family is null or AddressFamily.InterNetwork or AddressFamily.InterNetworkV6, $"family {o.Family}");
+                CheckSeconds(o.PunchTimeout, allowZero: false, "punch timeout");
+                CheckSeconds(o.WaitTimeout, allowZero: false, "wait timeout");
+                switch (o.Forward)
+                {
+                    case null:
+                        break;
+                    case ListenForward listen:
+                        Check(o.Mode == RelayMode.Both, "a forward with -s or -r");
+                        Check(listen.Port is >= 0 and <= 65535, $"listen port {listen.Port}");
+                        break;
+                    case ConnectForward connect:
+                        Check(o.Mode == RelayMode.Both, "a forward with -s or -r");
+                        Check(connect.Host.Length > 0 && connect.Port is >= 1 and <= 65535, $"connect {connect}");
+                        break;
+                    default:
+                        throw new InvariantException($"unknown forward {o.Forward}");
+                }
                 break;
             default:
                 throw new InvariantException($"unknown action {result.Action}");

@@ -13,6 +13,7 @@ public static class FuzzTargets
         ["peer-reply"] = ProtocolTargets.PeerReply,
         ["ip-address"] = ProtocolTargets.IpAddress,
         ["server-cmdline"] = CommandLineTargets.Server,
+        ["client-cmdline"] = CommandLineTargets.Client,
     };
 
     public static IEnumerable<string> Names => s_targets.Keys;

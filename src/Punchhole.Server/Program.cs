@@ -1,21 +1,12 @@
 using System.Net.Sockets;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using Punchhole.Protocol;
 using Punchhole.Server;
 
 var parsed = ServerCommandLine.Parse(args);
-switch (parsed.Action)
+if (parsed.Respond("tstun", ServerCommandLine.Usage, Console.Out, Console.Error) is int exitCode)
 {
-    case CommandLineAction.Help:
-        Console.Out.Write(ServerCommandLine.Usage);
-        return 0;
-    case CommandLineAction.Version:
-        Console.Out.WriteLine($"tstun {typeof(RendezvousServer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?"}");
-        return 0;
-    case CommandLineAction.Error:
-        Console.Error.WriteLine($"tstun: {parsed.Error} (try --help)");
-        return 2;
+    return exitCode;
 }
 
 var options = parsed.Options!;
@@ -28,9 +19,6 @@ SetDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", options.IoThreads.ToString(
 var log = new ServerLog(Console.Error, options.Verbose);
 long openFiles = OpenFileLimit.RaiseToHardLimit();
 using var server = new RendezvousServer(options, log, openFiles, OpenFileLimit.CountOpen());
-
-// Handlers first, then the "listening" line: a supervisor may signal as soon as it sees that line,
-// and a signal before its handler would take the default action (SIGUSR1 and SIGTERM kill).
 using var stop = new ManualResetEventSlim();
 void OnStop(PosixSignalContext context)
 {
@@ -48,6 +36,7 @@ using var onUsr1 = PosixSignalRegistration.Create((PosixSignal)10, context =>
     log.Info(server.Summary());
 });
 
+// Handlers first: a signal that arrives once "listening" is logged must find them in place.
 try
 {
     server.Start();

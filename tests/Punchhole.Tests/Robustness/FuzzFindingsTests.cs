@@ -1,4 +1,6 @@
+using Punchhole.Client;
 using Punchhole.Fuzz;
+using Punchhole.Protocol.CommandLine;
 using Punchhole.Server;
 using Punchhole.Tests.Support;
 
@@ -42,6 +44,31 @@ public class FuzzFindingsTests
         var result = ServerCommandLine.Parse([option, value]);
         Assert.Equal(CommandLineAction.Error, result.Action);
         Assert.Contains(value, result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--punch-timeout", "NaN")]
+    [InlineData("--wait-timeout", "NaN")]
+    [InlineData("--punch-timeout", "0.00000000001")]
+    public void The_client_rejects_the_same_unusable_durations(string option, string value)
+    {
+        var result = ClientCommandLine.Parse(["-4", "-T", "198.51.100.1", option, value, "key"]);
+        Assert.Equal(CommandLineAction.Error, result.Action);
+        Assert.Contains(value, result.Error, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("-4T", "198.51.100.1", "-H", "::1\n")]
+    [InlineData("-4T", "198.51.100.1", "-L", "a\rb:80")]
+    [InlineData("-4T", "198.51.100.1", "-R", "\u001b")]
+    [InlineData("-4T", "198.51.100.1", "key", "second\nkey")]
+    [InlineData("-4\u0007")]
+    [InlineData("--tstun\n=x")]
+    public void A_client_error_is_one_printable_line_whatever_the_argument_holds(params string[] args)
+    {
+        var result = ClientCommandLine.Parse(args);
+        Assert.Equal(CommandLineAction.Error, result.Action);
+        CommandLineTargets.CheckOneLine(result.Error);
     }
 
     [Theory]
