@@ -28,7 +28,7 @@ internal sealed class RendezvousServer : IDisposable
         if (options.MaxConnections > _maxConnections)
         {
             log.Info($"--max-connections {options.MaxConnections} is more than the open-file limit ({openFileLimit}) allows "
-                + $"with {descriptorsInUse} descriptors in use and {ServerOptions.ReservedDescriptors} reserved: using {_maxConnections}");
+                + $"with {descriptorsInUse} descriptors in use and {ServerOptions.ReservedDescriptors + AcceptLoop.SpareCount} reserved: using {_maxConnections}");
         }
         Table = new PairingTable(options.MaxWaiting, KeyHasher.CreateRandom());
         _sessions = new SessionPool(id => new ClientSession(this, id));
