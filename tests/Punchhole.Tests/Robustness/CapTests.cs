@@ -159,6 +159,7 @@ public class CapTests(ITestOutputHelper output)
 
     private void Report(string cap, TimeSpan slowest, Dictionary<string, long> stats, ServerProcess server)
     {
+        ServerProcess.AssertAccountedFor(stats);
         output.WriteLine($"{cap}: {Flood} clients over the cap, slowest close {slowest.TotalMilliseconds:0.0} ms, "
             + $"log lines {server.Lines.Length} (of which stats {server.Lines.Count(l => l.Contains(" stats ", StringComparison.Ordinal))})");
         output.WriteLine(string.Join(' ', stats.Select(kv => $"{kv.Key}={kv.Value}")));

@@ -61,6 +61,7 @@ public partial class CounterTests
         Assert.Equal(0, end["rejected_waiting"] + end["rejected_connections"] + end["rejected_per_ip"] + end["accept_pauses"]);
         Assert.Equal(0, end["active"]);
         Assert.Equal(0, end["waiting"]);
+        ServerProcess.AssertAccountedFor(end);
     }
 
     [Fact(Timeout = 30_000)]
@@ -99,6 +100,7 @@ public partial class CounterTests
         Assert.Equal(1, stats["rejected_connections"]);
         Assert.Equal(6, stats["accepted"]);
         Assert.Equal(3, stats["active"]);
+        ServerProcess.AssertAccountedFor(stats);
     }
 
     [Fact(Timeout = 30_000)]

@@ -134,6 +134,7 @@ public class DescriptorExhaustionTests(ITestOutputHelper output)
         Assert.Equal(0, final["active"]);
         Assert.Equal(0, final["rejected_connections"]);
         Assert.Equal(shortage, final["accept_pauses"] > 0);
+        ServerProcess.AssertAccountedFor(final);
     }
 
     [Fact(Timeout = 120_000)]

@@ -58,6 +58,7 @@ public class SlowClientTests(ITestOutputHelper output)
         Assert.Equal(pairs, stats["paired"]);
         Assert.Equal(0, stats["bad_keys"] + stats["rejected_connections"] + stats["rejected_waiting"] + stats["rejected_per_ip"]);
         Assert.Equal(0, stats["active"]);
+        ServerProcess.AssertAccountedFor(stats);
     }
 
     private sealed record SlowClose(string Reply, TimeSpan Delay, string? Error);

@@ -70,6 +70,15 @@ internal sealed partial class ServerProcess : ChildProcess
         }
     }
 
+    /// <summary>
+    /// Every accepted connection ends in exactly one counter, or is still open: the identity
+    /// docs/ROBUSTNESS.md gives operators, checked at a quiet moment.
+    /// </summary>
+    public static void AssertAccountedFor(Dictionary<string, long> stats) =>
+        Assert.Equal(stats["accepted"],
+            2 * stats["paired"] + stats["timed_out"] + stats["key_timeouts"] + stats["bad_keys"] + stats["disconnected"]
+            + stats["rejected_waiting"] + stats["rejected_connections"] + stats["rejected_per_ip"] + stats["active"]);
+
     private static bool IsStatsLine(string line) => line.Contains(" tstun: stats ", StringComparison.Ordinal);
 
     /// <summary>The name=value pairs of a summary line.</summary>
