@@ -1,0 +1,146 @@
+using System.Globalization;
+
+namespace Punchhole.NatLab;
+
+internal static class Cli
+{
+    private const string Usage =
+        """
+        usage: natlab trials [N] [--variant NAME]... [--markdown FILE] [--tstun PATH] [--punchhole PATH]
+               natlab up VARIANT [--tstun PATH]
+               natlab clean
+        variants: drop, v6, rst, random-port, public-peer (trials); drop, rst, random-port, public-peer (up)
+        """;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        try
+        {
+            if (args.Length == 0 || args[0] is "-h" or "--help")
+            {
+                Console.Error.WriteLine(Usage);
+                return args.Length == 0 ? 2 : 0;
+            }
+            if (Environment.UserName != "root")
+            {
+                Console.Error.WriteLine("natlab: the lab builds network namespaces and needs root");
+                return 1;
+            }
+            var options = Options.Parse(args[1..]);
+            switch (args[0])
+            {
+                case "clean":
+                    foreach (string ns in Lab.CleanStale())
+                    {
+                        Console.WriteLine($"removed {ns}");
+                    }
+                    return 0;
+                case "up":
+                    return Up(options);
+                case "trials":
+                    return await Trials.RunAsync(options);
+                default:
+                    throw new ArgumentException($"unknown command '{args[0]}'");
+            }
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"natlab: {e.Message}\n{Usage}");
+            return 2;
+        }
+        catch (LabException e)
+        {
+            Console.Error.WriteLine($"natlab: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static int Up(Options options)
+    {
+        if (options.Positional.Count != 1)
+        {
+            throw new ArgumentException("up needs one variant");
+        }
+        using var lab = Lab.Create(LabVariants.Parse(options.Positional[0]), options.TStun);
+        Console.WriteLine($"lab {lab.Id} ({lab.Variant.Name()}); tstun on {Lab.ServerV4} and [{Lab.ServerV6}] port {Lab.TStunPort}");
+        foreach (var host in lab.Hosts)
+        {
+            Console.WriteLine($"  {host.Role,-9} ip netns exec {host.Namespace} ...   {host.V4} {host.V6}");
+        }
+        Console.WriteLine("press Enter to tear it down");
+        Console.ReadLine();
+        return 0;
+    }
+}
+
+/// <summary>The command line after the command word.</summary>
+internal sealed class Options
+{
+    public List<string> Positional { get; } = [];
+
+    public List<string> Variants { get; } = [];
+
+    public string? Markdown { get; private set; }
+
+    public string TStun { get; private set; } = Path.Combine(Repository.Artifacts, "tstun", "tstun");
+
+    public string Punchhole { get; private set; } = Path.Combine(Repository.Artifacts, "punchhole", "punchhole");
+
+    public static Options Parse(string[] args)
+    {
+        var options = new Options();
+        for (int i = 0; i < args.Length; i++)
+        {
+            string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
+            switch (args[i])
+            {
+                case "--variant":
+                    options.Variants.Add(Value());
+                    break;
+                case "--markdown":
+                    options.Markdown = Value();
+                    break;
+                case "--tstun":
+                    options.TStun = Value();
+                    break;
+                case "--punchhole":
+                    options.Punchhole = Value();
+                    break;
+                case var a when a.StartsWith('-'):
+                    throw new ArgumentException($"unknown option {a}");
+                default:
+                    options.Positional.Add(args[i]);
+                    break;
+            }
+        }
+        return options;
+    }
+
+    public int Count(int fallback) =>
+        Positional.Count == 0 ? fallback
+        : int.TryParse(Positional[0], NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n > 0 ? n
+        : throw new ArgumentException($"bad trial count '{Positional[0]}'");
+}
+
+/// <summary>Where the repository and its published binaries are.</summary>
+public static class Repository
+{
+    public static string Root { get; } = Find();
+
+    public static string Artifacts => Path.Combine(Root, "artifacts");
+
+    private static string Find()
+    {
+        foreach (string start in new[] { AppContext.BaseDirectory, Environment.CurrentDirectory })
+        {
+            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+            {
+                if (File.Exists(Path.Combine(dir.FullName, "Punchhole.sln")))
+                {
+                    return dir.FullName;
+                }
+            }
+        }
+        return Environment.CurrentDirectory;
+    }
+}
