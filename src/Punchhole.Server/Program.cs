@@ -2,6 +2,7 @@ using System.Net.Sockets;
 using System.Reflection;
 using System.Runtime.InteropServices;
 using Punchhole.Protocol;
+using Punchhole.Protocol.CommandLine;
 using Punchhole.Server;
 
 var parsed = ServerCommandLine.Parse(args);
@@ -28,16 +29,6 @@ SetDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", options.IoThreads.ToString(
 var log = new ServerLog(Console.Error, options.Verbose);
 long openFiles = OpenFileLimit.RaiseToHardLimit();
 using var server = new RendezvousServer(options, log, openFiles);
-try
-{
-    server.Start();
-}
-catch (SocketException e)
-{
-    log.Info($"cannot listen on {(options.Bind?.ToString() ?? "[::]")}:{options.Port}: {e.Message}");
-    return 1;
-}
-
 using var stop = new ManualResetEventSlim();
 void OnStop(PosixSignalContext context)
 {
@@ -54,6 +45,17 @@ using var onUsr1 = PosixSignalRegistration.Create((PosixSignal)10, context =>
     context.Cancel = true;
     log.Info(server.Summary());
 });
+
+// Handlers first: a signal that arrives once "listening" is logged must find them in place.
+try
+{
+    server.Start();
+}
+catch (SocketException e)
+{
+    log.Info($"cannot listen on {(options.Bind?.ToString() ?? "[::]")}:{options.Port}: {e.Message}");
+    return 1;
+}
 
 stop.Wait();
 server.Stop();

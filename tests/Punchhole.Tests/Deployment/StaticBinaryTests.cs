@@ -8,10 +8,12 @@ public class StaticBinaryTests
 {
     private const long EightMiB = 8L * 1024 * 1024;
 
-    [SkippableFact(Timeout = 30_000)]
-    public async Task Tstun_is_a_static_executable_of_at_most_8_MiB()
+    [SkippableTheory(Timeout = 30_000)]
+    [InlineData("tstun/tstun")]
+    [InlineData("punchhole/punchhole")]
+    public async Task Each_program_is_a_static_executable_of_at_most_8_MiB(string artifact)
     {
-        string binary = RepositoryPaths.RequireArtifact("tstun/tstun");
+        string binary = RepositoryPaths.RequireArtifact(artifact);
         Assert.InRange(new FileInfo(binary).Length, 1, EightMiB);
         string description = await DescribeAsync(binary);
         Assert.Contains("static", description, StringComparison.Ordinal);
@@ -41,6 +43,29 @@ public class StaticBinaryTests
 
             server.Signal(15);
             Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(5)));
+        }
+        finally
+        {
+            Directory.Delete(root, recursive: true);
+        }
+    }
+
+    [SkippableFact(Timeout = 30_000)]
+    public async Task Punchhole_runs_inside_an_empty_root_and_shows_its_help()
+    {
+        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
+        RepositoryPaths.RequireRoot("chroot");
+        string root = Directory.CreateTempSubdirectory("punchhole-root-").FullName;
+        try
+        {
+            File.Copy(binary, Path.Combine(root, "punchhole"));
+            var info = new ProcessStartInfo("chroot", [root, "/punchhole", "-h"]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var process = Process.Start(info)!;
+            string help = await process.StandardOutput.ReadToEndAsync();
+            await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
+            Assert.Equal(0, process.ExitCode);
+            Assert.StartsWith("Usage: punchhole", help, StringComparison.Ordinal);
+            Assert.Contains("-L, --listen", help, StringComparison.Ordinal);
         }
         finally
         {

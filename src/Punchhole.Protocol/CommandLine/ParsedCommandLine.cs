@@ -1,0 +1,34 @@
+namespace Punchhole.Protocol.CommandLine;
+
+/// <summary>What a command line asks a program to do.</summary>
+public enum CommandLineAction
+{
+    /// <summary>Run with the parsed options.</summary>
+    Run,
+
+    /// <summary>Print the usage and exit 0.</summary>
+    Help,
+
+    /// <summary>Print the version and exit 0.</summary>
+    Version,
+
+    /// <summary>Print the one-line error and exit 2.</summary>
+    Error,
+}
+
+/// <summary>The outcome of parsing a command line into <typeparamref name="TOptions"/>.</summary>
+public sealed record ParsedCommandLine<TOptions>(CommandLineAction Action, TOptions? Options, string? Error)
+    where TOptions : class
+{
+    /// <summary>Run with these options.</summary>
+    public static ParsedCommandLine<TOptions> Run(TOptions options) => new(CommandLineAction.Run, options, null);
+
+    /// <summary>-h/--help.</summary>
+    public static ParsedCommandLine<TOptions> ShowHelp() => new(CommandLineAction.Help, null, null);
+
+    /// <summary>--version.</summary>
+    public static ParsedCommandLine<TOptions> ShowVersion() => new(CommandLineAction.Version, null, null);
+
+    /// <summary>A usage error, one line.</summary>
+    public static ParsedCommandLine<TOptions> Fail(string error) => new(CommandLineAction.Error, null, error);
+}
