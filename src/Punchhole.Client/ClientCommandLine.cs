@@ -28,7 +28,6 @@ internal static class ClientCommandLine
           -R, --connect HOST:PORT    forward: connect to the service at HOST:PORT and relay it
               --punch-timeout S      keep trying the simultaneous open for S seconds (default 10)
               --wait-timeout S       wait at most S seconds for the peer at the server (default 60)
-              --syn-ttl N            hop limit of each attempt's first SYN; 0 for full (default 2)
           -v, --verbose              report every attempt
           -h, --help                 show this help
               --version              show the version
@@ -43,7 +42,7 @@ internal static class ClientCommandLine
         shortFlags: "46hsrv",
         shortWithValue: "TPHLR",
         longFlags: ["ipv4", "ipv6", "help", "version", "send-only", "receive-only", "verbose"],
-        longWithValue: ["tstun", "tstun-port", "bind", "listen", "connect", "punch-timeout", "wait-timeout", "syn-ttl"]);
+        longWithValue: ["tstun", "tstun-port", "bind", "listen", "connect", "punch-timeout", "wait-timeout"]);
 
     public static ParsedCommandLine<ClientOptions> Parse(IReadOnlyList<string> args)
     {
@@ -131,13 +130,6 @@ internal static class ClientCommandLine
                         return ParsedCommandLine<ClientOptions>.Fail(error!);
                     }
                     options = name == "--punch-timeout" ? options with { PunchTimeout = seconds } : options with { WaitTimeout = seconds };
-                    break;
-                case "--syn-ttl":
-                    if (!OptionValue.TryInteger(name, value, 0, 255, out int ttl, out error))
-                    {
-                        return ParsedCommandLine<ClientOptions>.Fail(error!);
-                    }
-                    options = options with { SynTtl = ttl };
                     break;
                 default:
                     return ParsedCommandLine<ClientOptions>.Fail($"unhandled option '{name}'");

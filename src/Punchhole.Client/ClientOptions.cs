@@ -58,12 +58,6 @@ internal sealed record ClientOptions
     /// <summary>How long to wait at the T-STUN server for the partner (the server gives up at 30 s).</summary>
     public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>
-    /// The hop limit of the first SYN of each attempt: enough to open our own NAT's mapping, too
-    /// little to reach the peer's NAT and provoke a reset there. 0 sends every SYN at full TTL.
-    /// </summary>
-    public int SynTtl { get; init; } = 2;
-
     public Forward? Forward { get; init; }
 
     public bool Verbose { get; init; }

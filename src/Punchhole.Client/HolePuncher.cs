@@ -6,25 +6,28 @@ namespace Punchhole.Client;
 /// <summary>
 /// The TCP simultaneous open (RFC 793 fig. 8), made to survive real NATs.
 /// <list type="bullet">
-/// <item>The local port also listens, so a peer SYN that arrives while we have no SYN of our own
-/// in flight is accepted instead of reset by our kernel. One 4-tuple means one connection either way.</item>
-/// <item>Each round starts with a primer SYN of low TTL: it opens our NAT's mapping but expires
-/// before the peer's NAT, which would otherwise answer it with a reset (RFC 5382 allows either).</item>
-/// <item>Then full-TTL connects from the same port, retried at short jittered intervals, each
-/// reset or silence counted, until the deadline; a diagnosis when it passes.</item>
+/// <item>The local port also listens, so a peer SYN that arrives while none of ours is in flight
+/// is accepted instead of reset by our kernel. One 4-tuple means one connection either way.</item>
+/// <item>One connecting socket is kept for as long as it lives, so the kernel retransmits the
+/// same SYN (same sequence number): a NAT that has seen the peer's SYN treats a SYN with a new
+/// sequence number as invalid and may pass it untranslated or drop it.</item>
+/// <item>A reset (a NAT that answers unsolicited SYNs with RST, RFC 5382 allows it) ends a socket;
+/// the next follows after at most a few milliseconds, so the two sides' SYNs soon cross between
+/// the NATs, which is all a resetting NAT needs. Each outcome is counted for the diagnosis.</item>
 /// </list>
 /// </summary>
 internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions options, ClientLog log)
 {
-    /// <summary>How long a primer is given before the full-TTL connect follows it.</summary>
-    private static readonly TimeSpan PrimerLead = TimeSpan.FromMilliseconds(250);
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
 
     private readonly PunchTally _tally = new();
+    private TimeSpan _lastProgress;
 
     /// <summary>The connected socket, or a <see cref="ClientFailure"/> with the diagnosis.</summary>
     public async Task<Socket> PunchAsync()
     {
         var started = log.Elapsed;
+        _lastProgress = started;
         log.Info($"punching {peer} from {port.EndPoint} (up to {options.PunchTimeout.TotalSeconds:0.#} s)");
         using var done = new CancellationTokenSource(options.PunchTimeout);
         var accepted = AcceptPeerAsync(done.Token);
@@ -76,93 +79,78 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
 
     private async Task<Socket?> ConnectLoopAsync(CancellationToken stop)
     {
-        bool primed = options.SynTtl == 0;
-        try
+        while (!stop.IsCancellationRequested)
         {
-            while (!stop.IsCancellationRequested)
+            int attempt = ++_tally.Attempts;
+            var socket = LocalPort.NewSocket(port.EndPoint);
+            TimeSpan pause;
+            try
             {
-                Socket? socket = primed ? await FullAttemptAsync(stop).ConfigureAwait(false) : await PrimerAsync(stop).ConfigureAwait(false);
-                if (socket is not null)
+                await socket.ConnectAsync(peer, stop).ConfigureAwait(false);
+                return socket;
+            }
+            catch (OperationCanceledException)
+            {
+                _tally.Unanswered++;
+                socket.Dispose();
+                return null;
+            }
+            catch (SocketException e)
+            {
+                socket.Dispose();
+                pause = Outcome(attempt, e);
+            }
+            ReportProgress();
+            if (pause > TimeSpan.Zero)
+            {
+                try
                 {
-                    return socket;
+                    await Task.Delay(pause, stop).ConfigureAwait(false);
                 }
-                primed = !primed || options.SynTtl == 0;
+                catch (OperationCanceledException)
+                {
+                    return null;
+                }
             }
-        }
-        catch (OperationCanceledException)
-        {
         }
         return null;
     }
 
-    /// <summary>A low-TTL SYN to open our own mapping; a connection if the peer is that close.</summary>
-    private async Task<Socket?> PrimerAsync(CancellationToken stop)
+    /// <summary>Counts a failed attempt; returns how long to wait before the next.</summary>
+    private TimeSpan Outcome(int attempt, SocketException e)
     {
-        var socket = LocalPort.NewSocket(port.EndPoint);
-        short fullTtl = socket.Ttl;
-        socket.Ttl = (short)options.SynTtl;
-        using var lead = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        var leadTime = Task.Delay(PrimerLead, stop);
-        try
+        switch (e.SocketErrorCode)
         {
-            lead.CancelAfter(PrimerLead);
-            await socket.ConnectAsync(peer, lead.Token).ConfigureAwait(false);
-            socket.Ttl = fullTtl;
-            _tally.Attempts++;
-            return socket;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
-        {
-            // Expected: the primer expires on the way (ICMP time exceeded) or is abandoned.
-            log.Detail($"primer SYN (TTL {options.SynTtl}) sent: {(e is SocketException s ? s.SocketErrorCode.ToString() : "no answer")}");
-            socket.Dispose();
-        }
-        await leadTime.ConfigureAwait(false);
-        return null;
-    }
-
-    private async Task<Socket?> FullAttemptAsync(CancellationToken stop)
-    {
-        int attempt = ++_tally.Attempts;
-        var socket = LocalPort.NewSocket(port.EndPoint);
-        // Long enough for the kernel's own SYN retransmission at 1 s; jittered so two peers drift.
-        var lifetime = TimeSpan.FromMilliseconds(Random.Shared.Next(1800, 2600));
-        using var attemptEnd = CancellationTokenSource.CreateLinkedTokenSource(stop);
-        attemptEnd.CancelAfter(lifetime);
-        try
-        {
-            await socket.ConnectAsync(peer, attemptEnd.Token).ConfigureAwait(false);
-            return socket;
-        }
-        catch (OperationCanceledException) when (!stop.IsCancellationRequested)
-        {
-            _tally.Unanswered++;
-            log.Info($"attempt {attempt}: no answer from {peer} in {lifetime.TotalSeconds:0.0} s; trying again");
-            socket.Dispose();
-            return null;
-        }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            var pause = TimeSpan.FromMilliseconds(Random.Shared.Next(50, 200));
-            if (e.SocketErrorCode == SocketError.ConnectionRefused)
-            {
-                _tally.Refused++;
-                log.Info($"attempt {attempt}: reset by the peer's side (its SYN may not be out yet); trying again");
-            }
-            else
-            {
+            case SocketError.ConnectionRefused:
+                if (_tally.Refused++ == 0)
+                {
+                    log.Info("reset by the peer's side: its SYN is not out yet or its NAT resets unsolicited SYNs; retrying until our SYNs cross");
+                }
+                log.Detail($"attempt {attempt}: refused");
+                // At once: the reset's round trip already paces us, and the sooner the next SYN
+                // is out, the sooner two SYNs cross. Scheduling noise keeps the sides out of step.
+                return TimeSpan.Zero;
+            case SocketError.AddressNotAvailable:
+                // The 4-tuple is taken: the listener has just accepted the peer's own SYN.
+                log.Detail($"attempt {attempt}: the connection already exists");
+                return TimeSpan.FromMilliseconds(50);
+            case SocketError.TimedOut:
+                _tally.Unanswered++;
+                log.Info($"attempt {attempt}: the kernel gave up retransmitting our SYN; trying a new one");
+                return TimeSpan.Zero;
+            default:
                 _tally.Unreachable++;
                 log.Info($"attempt {attempt}: {e.Message}; trying again");
-                pause = TimeSpan.FromMilliseconds(Random.Shared.Next(200, 400));
-            }
-            await Task.Delay(pause, stop).ConfigureAwait(false);
-            return null;
+                return TimeSpan.FromMilliseconds(Random.Shared.Next(200, 400));
         }
-        catch
+    }
+
+    private void ReportProgress()
+    {
+        if (log.Elapsed - _lastProgress >= ProgressInterval)
         {
-            socket.Dispose();
-            throw;
+            _lastProgress = log.Elapsed;
+            log.Info($"still punching: {_tally.Attempts} attempts, {_tally.Refused} refused, {_tally.Unreachable} unreachable");
         }
     }
 }

@@ -1,20 +1,10 @@
 using System.Net.Sockets;
-using System.Reflection;
 using Punchhole.Client;
-using Punchhole.Protocol.CommandLine;
 
 var parsed = ClientCommandLine.Parse(args);
-switch (parsed.Action)
+if (parsed.Respond("punchhole", ClientCommandLine.Usage, Console.Out, Console.Error) is int exitCode)
 {
-    case CommandLineAction.Help:
-        Console.Out.Write(ClientCommandLine.Usage);
-        return 0;
-    case CommandLineAction.Version:
-        Console.Out.WriteLine($"punchhole {typeof(ClientOptions).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?"}");
-        return 0;
-    case CommandLineAction.Error:
-        Console.Error.WriteLine($"punchhole: {parsed.Error} (try -h)");
-        return 2;
+    return exitCode;
 }
 
 var options = parsed.Options!;

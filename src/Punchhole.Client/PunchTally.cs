@@ -8,10 +8,10 @@ internal sealed class PunchTally
     /// <summary>Attempts answered with a reset (ECONNREFUSED).</summary>
     public int Refused { get; set; }
 
-    /// <summary>Attempts that got no answer before the next one.</summary>
+    /// <summary>Attempts whose SYN got no answer at all: the last one at the deadline, or one the kernel gave up on.</summary>
     public int Unanswered { get; set; }
 
-    /// <summary>Attempts ended by an ICMP error (host or network unreachable) at full TTL.</summary>
+    /// <summary>Attempts ended by an ICMP error (host or network unreachable).</summary>
     public int Unreachable { get; set; }
 
     /// <summary>Connections to our port from an address other than the peer's, closed unread.</summary>
@@ -20,11 +20,11 @@ internal sealed class PunchTally
     public string Diagnose(TimeSpan waited)
     {
         string counts = $"{Attempts} attempts in {waited.TotalSeconds:0.#} s: {Unanswered} unanswered, {Refused} refused, {Unreachable} unreachable";
-        if (Attempts > 0 && Refused == Attempts)
+        if (Refused > 0 && Refused * 2 >= Attempts)
         {
             return $"every attempt was refused with a reset ({counts}): the peer's NAT or firewall rejects incoming TCP, or the peer is no longer running punchhole with this KEY; a direct TCP connection was not possible";
         }
-        if (Unreachable > 0 && Unreachable >= Attempts - Refused)
+        if (Unreachable > 0 && Unreachable * 2 >= Attempts)
         {
             return $"the peer's address is unreachable from here ({counts}): a router or firewall between the hosts rejects it; a direct TCP connection was not possible";
         }

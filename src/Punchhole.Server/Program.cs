@@ -1,22 +1,12 @@
 using System.Net.Sockets;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using Punchhole.Protocol;
-using Punchhole.Protocol.CommandLine;
 using Punchhole.Server;
 
 var parsed = ServerCommandLine.Parse(args);
-switch (parsed.Action)
+if (parsed.Respond("tstun", ServerCommandLine.Usage, Console.Out, Console.Error) is int exitCode)
 {
-    case CommandLineAction.Help:
-        Console.Out.Write(ServerCommandLine.Usage);
-        return 0;
-    case CommandLineAction.Version:
-        Console.Out.WriteLine($"tstun {typeof(RendezvousServer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?"}");
-        return 0;
-    case CommandLineAction.Error:
-        Console.Error.WriteLine($"tstun: {parsed.Error} (try --help)");
-        return 2;
+    return exitCode;
 }
 
 var options = parsed.Options!;

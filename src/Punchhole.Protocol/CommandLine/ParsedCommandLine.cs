@@ -31,4 +31,30 @@ public sealed record ParsedCommandLine<TOptions>(CommandLineAction Action, TOpti
 
     /// <summary>A usage error, one line.</summary>
     public static ParsedCommandLine<TOptions> Fail(string error) => new(CommandLineAction.Error, null, error);
+
+    /// <summary>
+    /// Answers help, version and usage errors the same way in every program: usage or version on
+    /// stdout with exit code 0, or "program: error (try -h)" on stderr with exit code 2.
+    /// </summary>
+    /// <returns>The exit code, or null when the program should run.</returns>
+    public int? Respond(string program, string usage, TextWriter output, TextWriter error)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(error);
+        switch (Action)
+        {
+            case CommandLineAction.Help:
+                output.Write(usage);
+                return 0;
+            case CommandLineAction.Version:
+                var version = System.Reflection.CustomAttributeExtensions.GetCustomAttribute<System.Reflection.AssemblyInformationalVersionAttribute>(typeof(TOptions).Assembly);
+                output.WriteLine($"{program} {version?.InformationalVersion ?? "?"}");
+                return 0;
+            case CommandLineAction.Error:
+                error.WriteLine($"{program}: {Error} (try -h)");
+                return 2;
+            default:
+                return null;
+        }
+    }
 }

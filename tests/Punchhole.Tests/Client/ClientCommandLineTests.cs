@@ -52,11 +52,10 @@ public class ClientCommandLineTests
     [Fact]
     public void Attached_values_and_long_options_parse()
     {
-        var options = Parsed("-4", "-Thost", "-P3478", "--punch-timeout=2.5", "--syn-ttl", "0", "--", "-key-with-dash");
+        var options = Parsed("-4", "-Thost", "-P3478", "--punch-timeout=2.5", "--", "-key-with-dash");
         Assert.Equal("host", options.ServerHost);
         Assert.Equal(3478, options.ServerPort);
         Assert.Equal(TimeSpan.FromSeconds(2.5), options.PunchTimeout);
-        Assert.Equal(0, options.SynTtl);
         Assert.Equal("-key-with-dash", options.Key);
     }
 

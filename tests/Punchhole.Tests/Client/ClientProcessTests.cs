@@ -79,14 +79,16 @@ public class ClientProcessTests
         Assert.Contains(client.Lines, l => l.Contains("refused", StringComparison.Ordinal) && l.Contains("not possible", StringComparison.Ordinal));
     }
 
-    [Fact(Timeout = 60_000)]
-    public async Task Two_clients_punch_through_the_real_server_on_loopback_and_move_a_file()
+    [Theory(Timeout = 60_000)]
+    [InlineData("-4", "127.0.0.1")]
+    [InlineData("-6", "::1")]
+    public async Task Two_clients_punch_through_the_real_server_on_loopback_and_move_a_file(string family, string serverAddress)
     {
-        using var server = new ServerHost();
+        using var server = new ServerHost(new Punchhole.Server.ServerOptions { Bind = System.Net.IPAddress.IPv6Any });
         string port = server.EndPoint().Port.ToString(System.Globalization.CultureInfo.InvariantCulture);
         byte[] data = StreamCheck.RandomBytes(8 * 1024 * 1024);
-        using var receiver = StartClient("-4rT", "127.0.0.1", "-P", port, "file key");
-        using var sender = StartClient("-4sT", "127.0.0.1", "-P", port, "file key");
+        using var receiver = StartClient(family, "-rT", serverAddress, "-P", port, "file key");
+        using var sender = StartClient(family, "-sT", serverAddress, "-P", port, "file key");
         var received = new MemoryStream();
         var reading = receiver.Output.CopyToAsync(received);
         await sender.Input.WriteAsync(data);
@@ -96,6 +98,7 @@ public class ClientProcessTests
         Assert.Equal(0, await receiver.WaitForExitAsync(Wait));
         await reading.WaitAsync(Wait);
         Assert.Equal(StreamCheck.Digest(data), StreamCheck.Digest(received.ToArray()));
+        Assert.Contains(sender.Lines, l => l.Contains($"the peer is {(family == "-6" ? "[::1]" : "127.0.0.1")}:", StringComparison.Ordinal));
     }
 
     [Theory(Timeout = 30_000)]

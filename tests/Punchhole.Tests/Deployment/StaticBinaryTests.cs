@@ -25,29 +25,20 @@ public class StaticBinaryTests
     {
         string binary = RepositoryPaths.RequireArtifact("tstun/tstun");
         RepositoryPaths.RequireRoot("chroot");
-        string root = Directory.CreateTempSubdirectory("tstun-root-").FullName;
-        try
-        {
-            File.Copy(binary, Path.Combine(root, "tstun"));
-            Assert.Equal(["tstun"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
-            using var server = ServerProcess.StartIn(root, "/tstun", "--port", "0", "--bind", "127.0.0.1");
-            var endPoint = await server.WaitUntilListeningAsync();
+        using var root = new EmptyRoot(binary);
+        using var server = ServerProcess.StartIn(root.Path, root.Executable, "--port", "0", "--bind", "127.0.0.1");
+        var endPoint = await server.WaitUntilListeningAsync();
 
-            var key = RendezvousClient.NewKey();
-            using var a = await RendezvousClient.ConnectAsync(endPoint);
-            using var b = await RendezvousClient.ConnectAsync(endPoint);
-            await a.SendKeyAsync(key);
-            await b.SendKeyAsync(key);
-            Assert.Equal($"127.0.0.1 {b.LocalEndPoint.Port}", await a.ReadToEndAsync());
-            Assert.Equal($"127.0.0.1 {a.LocalEndPoint.Port}", await b.ReadToEndAsync());
+        var key = RendezvousClient.NewKey();
+        using var a = await RendezvousClient.ConnectAsync(endPoint);
+        using var b = await RendezvousClient.ConnectAsync(endPoint);
+        await a.SendKeyAsync(key);
+        await b.SendKeyAsync(key);
+        Assert.Equal($"127.0.0.1 {b.LocalEndPoint.Port}", await a.ReadToEndAsync());
+        Assert.Equal($"127.0.0.1 {a.LocalEndPoint.Port}", await b.ReadToEndAsync());
 
-            server.Signal(15);
-            Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(5)));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        server.Signal(15);
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(5)));
     }
 
     [SkippableFact(Timeout = 30_000)]
@@ -55,22 +46,12 @@ public class StaticBinaryTests
     {
         string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
         RepositoryPaths.RequireRoot("chroot");
-        string root = Directory.CreateTempSubdirectory("punchhole-root-").FullName;
-        try
-        {
-            File.Copy(binary, Path.Combine(root, "punchhole"));
-            var info = new ProcessStartInfo("chroot", [root, "/punchhole", "-h"]) { RedirectStandardOutput = true, RedirectStandardError = true };
-            using var process = Process.Start(info)!;
-            string help = await process.StandardOutput.ReadToEndAsync();
-            await process.WaitForExitAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
-            Assert.Equal(0, process.ExitCode);
-            Assert.StartsWith("Usage: punchhole", help, StringComparison.Ordinal);
-            Assert.Contains("-L, --listen", help, StringComparison.Ordinal);
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        using var root = new EmptyRoot(binary);
+        using var client = ChildProcess.Start("chroot", root.Path, root.Executable, "-h");
+        var help = new StreamReader(client.Output).ReadToEndAsync();
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.StartsWith("Usage: punchhole", await help, StringComparison.Ordinal);
+        Assert.Contains("-L, --listen", await help, StringComparison.Ordinal);
     }
 
     internal static async Task<string> DescribeAsync(string binary)
@@ -80,5 +61,24 @@ public class StaticBinaryTests
         string output = await file.StandardOutput.ReadToEndAsync();
         await file.WaitForExitAsync();
         return output;
+    }
+
+    /// <summary>A temporary root holding nothing but one executable, removed afterwards.</summary>
+    private sealed class EmptyRoot : IDisposable
+    {
+        public EmptyRoot(string binary)
+        {
+            Path = Directory.CreateTempSubdirectory("punchhole-root-").FullName;
+            Executable = "/" + System.IO.Path.GetFileName(binary);
+            File.Copy(binary, Path + Executable);
+            Assert.Single(Directory.GetFileSystemEntries(Path));
+        }
+
+        public string Path { get; }
+
+        /// <summary>The binary's path inside the root.</summary>
+        public string Executable { get; }
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 }
