@@ -11,16 +11,22 @@ namespace Punchhole.NatLab;
 /// <summary>
 /// The NAT lab: a small internet built from network namespaces, as root.
 /// <code>
-///                      "the internet": bridge br0 in namespace …-net
-///                 198.51.100.0/24  and  2001:db8::/64
-///        ┌───────────────────┬───────────────────┬──────────────────┐
-///   server .2 / ::2    router-a .11 / ::11  router-b .12 / ::12   (public-peer variant:
-///   runs tstun :3477        │ NAT (v4)            │ NAT (v4)          client-b itself is
-///                           │ firewall (v6)       │ firewall (v6)     .20 / ::20 on the bridge)
-///                    100.64.1.0/24        100.64.2.0/24
-///                    2001:db8:1::/64      2001:db8:2::/64
-///                      client-a .2 / ::2    client-b .2 / ::2
+///                  the internet exchange: bridge br0 in namespace …-net
+///                         198.51.100.0/28, 2001:db8::/64
+///        ┌──────────────────────────────┼──────────────────────────────┐
+///   server .2 ::2                 isp-a .11 ::11                  isp-b .12 ::12
+///   tstun on port 3477                  │ 198.51.100.16/28               │ 198.51.100.32/28
+///                                       │ 2001:db8:a::/64                │ 2001:db8:b::/64
+///                               router-a .18 :a::2              router-b .34 :b::2
+///                               NAT (v4), firewall (v6)         NAT (v4), firewall (v6)
+///                                       │ 100.64.1.0/24                  │ 100.64.2.0/24
+///                                       │ 2001:db8:1::/64                │ 2001:db8:2::/64
+///                               client-a .2 :1::2               client-b .2 :2::2
 /// </code>
+/// In the public-peer variant client-b takes router-b's place: 198.51.100.34 and 2001:db8:b::2,
+/// no NAT, no firewall. Each site reaches the exchange through its ISP's router, so between the
+/// two NATs (or a public peer and a NAT) lie at least two routed hops, as on any real path: a
+/// SYN sent with a TTL of 2 passes its own NAT and expires at its ISP.
 /// Every namespace is named "phnl-PID-N-HOST", PID being the process that built it; interfaces are
 /// created straight inside the lab's namespaces (never in the caller's), so deleting the
 /// namespaces removes everything. Forwarding is switched on only inside the router namespaces.
@@ -45,20 +51,22 @@ public sealed partial class Lab : IDisposable
         Variant = variant;
         Id = $"{Prefix}{Environment.ProcessId}-{Interlocked.Increment(ref s_serial)}";
         s_ownIds[Id] = true;
-        IPAddress V4(string text) => IPAddress.Parse(text);
+        static IPAddress A(string text) => IPAddress.Parse(text);
         Internet = Host("internet", "net", null, null, null);
         Server = Host("server", "srv", ServerV4, ServerV6, ServerV4);
-        RouterA = Host("router-a", "ra", V4("198.51.100.11"), V4("2001:db8::11"), V4("198.51.100.11"));
-        ClientA = Host("client-a", "a", V4("100.64.1.2"), V4("2001:db8:1::2"), RouterA.V4);
+        IspA = Host("isp-a", "ia", A("198.51.100.11"), A("2001:db8::11"), A("198.51.100.11"));
+        IspB = Host("isp-b", "ib", A("198.51.100.12"), A("2001:db8::12"), A("198.51.100.12"));
+        RouterA = Host("router-a", "ra", A("198.51.100.18"), A("2001:db8:a::2"), A("198.51.100.18"));
+        ClientA = Host("client-a", "a", A("100.64.1.2"), A("2001:db8:1::2"), RouterA.V4);
         if (variant == LabVariant.PublicPeer)
         {
             RouterB = null;
-            ClientB = Host("client-b", "b", V4("198.51.100.20"), V4("2001:db8::20"), V4("198.51.100.20"));
+            ClientB = Host("client-b", "b", A("198.51.100.34"), A("2001:db8:b::2"), A("198.51.100.34"));
         }
         else
         {
-            RouterB = Host("router-b", "rb", V4("198.51.100.12"), V4("2001:db8::12"), V4("198.51.100.12"));
-            ClientB = Host("client-b", "b", V4("100.64.2.2"), V4("2001:db8:2::2"), RouterB.V4);
+            RouterB = Host("router-b", "rb", A("198.51.100.34"), A("2001:db8:b::2"), A("198.51.100.34"));
+            ClientB = Host("client-b", "b", A("100.64.2.2"), A("2001:db8:2::2"), RouterB.V4);
         }
     }
 
@@ -75,6 +83,13 @@ public sealed partial class Lab : IDisposable
 
     public LabHost Server { get; }
 
+    /// <summary>Site A's ISP: a plain router between the exchange and router-a.</summary>
+    public LabHost IspA { get; }
+
+    /// <summary>Site B's ISP: a plain router between the exchange and router-b (or the public client-b).</summary>
+    public LabHost IspB { get; }
+
+    /// <summary>Client A's NAT router (with the IPv6 firewall).</summary>
     public LabHost RouterA { get; }
 
     /// <summary>Null in the public-peer variant.</summary>
@@ -84,9 +99,13 @@ public sealed partial class Lab : IDisposable
 
     public LabHost ClientB { get; }
 
-    public IEnumerable<LabHost> Hosts => new[] { Internet, Server, RouterA, RouterB, ClientA, ClientB }.OfType<LabHost>();
+    public IEnumerable<LabHost> Hosts => new[] { Internet, Server, IspA, IspB, RouterA, RouterB, ClientA, ClientB }.OfType<LabHost>();
 
+    /// <summary>The NAT routers (with their firewalls).</summary>
     public IEnumerable<LabHost> Routers => new[] { RouterA, RouterB }.OfType<LabHost>();
+
+    /// <summary>Every namespace that forwards: the ISPs' routers and the NAT routers.</summary>
+    public IEnumerable<LabHost> Forwarders => new[] { IspA, IspB, RouterA, RouterB }.OfType<LabHost>();
 
     /// <summary>The namespaces of this lab (all of them exist while the lab does).</summary>
     public IReadOnlyList<string> Namespaces => _namespaces;
@@ -143,6 +162,7 @@ public sealed partial class Lab : IDisposable
         -A INPUT -i wan0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
         {(variant == LabVariant.Reset ? "-A INPUT -i wan0 -p tcp --syn -m conntrack --ctstate NEW -j REJECT --reject-with tcp-reset" : "")}
         -A INPUT -i wan0 -j DROP
+        -A FORWARD -m conntrack --ctstate INVALID -j DROP
         -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
         -A FORWARD -i lan0 -o wan0 -j ACCEPT
         COMMIT
@@ -159,6 +179,7 @@ public sealed partial class Lab : IDisposable
         -A INPUT -i wan0 -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
         -A INPUT -i wan0 -p ipv6-icmp -j ACCEPT
         -A INPUT -i wan0 -j DROP
+        -A FORWARD -m conntrack --ctstate INVALID -j DROP
         -A FORWARD -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT
         -A FORWARD -i lan0 -o wan0 -j ACCEPT
         {(variant == LabVariant.Reset ? "-A FORWARD -i wan0 -p tcp --syn -m conntrack --ctstate NEW -j REJECT --reject-with tcp-reset" : "")}
@@ -306,7 +327,7 @@ public sealed partial class Lab : IDisposable
                 settings.Add(("net.bridge.bridge-nf-call-ip6tables", "0", true));
                 settings.Add(("net.bridge.bridge-nf-call-arptables", "0", true));
             }
-            if (Routers.Contains(host))
+            if (Forwarders.Contains(host))
             {
                 settings.Add(("net.ipv4.ip_forward", "1", false));
                 settings.Add(("net.ipv6.conf.all.forwarding", "1", false));
@@ -316,74 +337,99 @@ public sealed partial class Lab : IDisposable
 
         // 3. The wires: veth pairs created with both ends already in their namespaces.
         string net = Internet.Namespace;
-        var wires = new List<string>
-        {
+        var siteB = RouterB ?? ClientB;
+        Batch(null,
+        [
             $"link add eth0 netns {Server.Namespace} type veth peer name srv netns {net}",
-            $"link add wan0 netns {RouterA.Namespace} type veth peer name ra netns {net}",
+            $"link add ix0 netns {IspA.Namespace} type veth peer name isp-a netns {net}",
+            $"link add ix0 netns {IspB.Namespace} type veth peer name isp-b netns {net}",
+            $"link add acc0 netns {IspA.Namespace} type veth peer name wan0 netns {RouterA.Namespace}",
             $"link add lan0 netns {RouterA.Namespace} type veth peer name eth0 netns {ClientA.Namespace}",
-        };
-        if (RouterB is null)
-        {
-            wires.Add($"link add eth0 netns {ClientB.Namespace} type veth peer name b netns {net}");
-        }
-        else
-        {
-            wires.Add($"link add wan0 netns {RouterB.Namespace} type veth peer name rb netns {net}");
-            wires.Add($"link add lan0 netns {RouterB.Namespace} type veth peer name eth0 netns {ClientB.Namespace}");
-        }
-        Batch(null, wires);
+            $"link add acc0 netns {IspB.Namespace} type veth peer name {(RouterB is null ? "eth0" : "wan0")} netns {siteB.Namespace}",
+            .. RouterB is null ? Array.Empty<string>() : [$"link add lan0 netns {RouterB.Namespace} type veth peer name eth0 netns {ClientB.Namespace}"],
+        ]);
 
-        // 4. The internet: one bridge joining the server, the routers' WAN sides and a public client.
-        var ports = RouterB is null ? new[] { "srv", "ra", "b" } : ["srv", "ra", "rb"];
+        // 4. The exchange: one bridge joining the server and the two ISPs.
         Batch(Internet,
         [
             "link set lo up",
             "link add br0 type bridge",
             "link set br0 type bridge mcast_snooping 0",
             "link set br0 up",
-            .. ports.SelectMany(p => new[] { $"link set dev {p} master br0", $"link set dev {p} up" }),
+            .. new[] { "srv", "isp-a", "isp-b" }.SelectMany(p => new[] { $"link set dev {p} master br0", $"link set dev {p} up" }),
         ]);
 
-        // 5. Addresses and routes. Public hosts reach the client LANs' IPv6 prefixes through the routers;
-        //    nothing on the internet has a route to 100.64.0.0/10 (that is what the NAT is for).
-        var v6Routes = new List<string> { "route add 2001:db8:1::/64 via 2001:db8::11" };
-        if (RouterB is not null)
-        {
-            v6Routes.Add("route add 2001:db8:2::/64 via 2001:db8::12");
-        }
-        Batch(Server, PublicHost(Server, v6Routes));
+        // 5. Addresses and routes. Nothing outside a site has a route to 100.64.0.0/10: that is what the NAT is for.
+        Batch(Server,
+        [
+            "link set lo up",
+            $"addr add {Server.V4}/28 dev eth0",
+            $"addr add {Server.V6}/64 dev eth0 nodad",
+            "link set eth0 up",
+            .. SiteRoutes(IspA, 'a', 1),
+            .. SiteRoutes(IspB, 'b', 2),
+        ]);
+        ConfigureIsp(IspA, 'a', 1, RouterA, [.. SiteRoutes(IspB, 'b', 2)]);
+        ConfigureIsp(IspB, 'b', 2, siteB, [.. SiteRoutes(IspA, 'a', 1)]);
+        ConfigureNat(RouterA, ClientA, 'a', 1);
         if (RouterB is null)
         {
-            Batch(ClientB, PublicHost(ClientB, v6Routes));
+            Batch(ClientB,
+            [
+                "link set lo up",
+                $"addr add {ClientB.V4}/28 dev eth0",
+                $"addr add {ClientB.V6}/64 dev eth0 nodad",
+                "link set eth0 up",
+                $"route add default via {AccessGateway(2)}",
+                "route add default via 2001:db8:b::1",
+            ]);
         }
-        ConfigureSite(RouterA, ClientA, 1, RouterB is null ? [] : ["route add 2001:db8:2::/64 via 2001:db8::12"]);
-        if (RouterB is not null)
+        else
         {
-            ConfigureSite(RouterB, ClientB, 2, ["route add 2001:db8:1::/64 via 2001:db8::11"]);
+            ConfigureNat(RouterB, ClientB, 'b', 2);
         }
     }
 
-    private static string[] PublicHost(LabHost host, IEnumerable<string> routes) =>
+    /// <summary>The ISP's address on its access link: .17 for site 1, .33 for site 2.</summary>
+    private static string AccessGateway(int site) => $"198.51.100.{(16 * site) + 1}";
+
+    /// <summary>Routes, from the exchange, to a site's access link and LAN (IPv6 only: the v4 LAN is behind NAT).</summary>
+    private static string[] SiteRoutes(LabHost isp, char letter, int site) =>
     [
-        "link set lo up",
-        $"addr add {host.V4}/24 dev eth0",
-        $"addr add {host.V6}/64 dev eth0 nodad",
-        "link set eth0 up",
-        .. routes,
+        $"route add 198.51.100.{16 * site}/28 via {isp.V4}",
+        $"route add 2001:db8:{letter}::/64 via {isp.V6}",
+        $"route add 2001:db8:{site}::/64 via {isp.V6}",
     ];
 
-    private void ConfigureSite(LabHost router, LabHost client, int site, IEnumerable<string> routerRoutes)
+    private void ConfigureIsp(LabHost isp, char letter, int site, LabHost customer, string[] otherSite)
+    {
+        Batch(isp,
+        [
+            "link set lo up",
+            $"addr add {isp.V4}/28 dev ix0",
+            $"addr add {isp.V6}/64 dev ix0 nodad",
+            $"addr add {AccessGateway(site)}/28 dev acc0",
+            $"addr add 2001:db8:{letter}::1/64 dev acc0 nodad",
+            "link set ix0 up",
+            "link set acc0 up",
+            .. otherSite,
+            .. customer == ClientB && RouterB is null ? Array.Empty<string>() : [$"route add 2001:db8:{site}::/64 via {customer.V6}"],
+        ]);
+    }
+
+    private void ConfigureNat(LabHost router, LabHost client, char letter, int site)
     {
         Batch(router,
         [
             "link set lo up",
-            $"addr add {router.V4}/24 dev wan0",
+            $"addr add {router.V4}/28 dev wan0",
             $"addr add {router.V6}/64 dev wan0 nodad",
             $"addr add 100.64.{site}.1/24 dev lan0",
             $"addr add 2001:db8:{site}::1/64 dev lan0 nodad",
             "link set wan0 up",
             "link set lan0 up",
-            .. routerRoutes,
+            $"route add default via {AccessGateway(site)}",
+            $"route add default via 2001:db8:{letter}::1",
         ]);
         Batch(client,
         [

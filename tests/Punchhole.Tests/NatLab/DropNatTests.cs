@@ -14,18 +14,18 @@ public partial class DropNatTests(DropLab fixture) : IClassFixture<DropLab>
     {
         var lab = fixture.Lab;
         var (peerOfA, peerOfB, _, _) = await LabChecks.BothClientsReachTStunAsync(lab, V4, portKept: true);
-        Assert.Equal("198.51.100.12", peerOfA.Address.ToString());
-        Assert.Equal("198.51.100.11", peerOfB.Address.ToString());
+        Assert.Equal("198.51.100.34", peerOfA.Address.ToString());
+        Assert.Equal("198.51.100.18", peerOfB.Address.ToString());
     }
 
     [SkippableFact(Timeout = 60_000)]
-    public async Task Forwarding_is_on_in_the_routers_only()
+    public async Task Forwarding_is_on_in_the_router_namespaces_only()
     {
         var lab = fixture.Lab;
         await Task.Yield();
         foreach (var host in lab.Hosts)
         {
-            string expected = lab.Routers.Contains(host) ? "1" : "0";
+            string expected = lab.Forwarders.Contains(host) ? "1" : "0";
             Assert.Equal(expected, NetNs.ReadSysctl(host.Namespace, "net.ipv4.ip_forward"));
             Assert.Equal(expected, NetNs.ReadSysctl(host.Namespace, "net.ipv6.conf.all.forwarding"));
         }

@@ -13,8 +13,8 @@ public partial class PublicPeerTests(PublicPeerLab fixture) : IClassFixture<Publ
     {
         var lab = fixture.Lab;
         var (peerOfA, peerOfB, _, _) = await LabChecks.BothClientsReachTStunAsync(lab, V4, portKept: true);
-        Assert.Equal("198.51.100.20", peerOfA.Address.ToString());
-        Assert.Equal("198.51.100.11", peerOfB.Address.ToString());
+        Assert.Equal("198.51.100.34", peerOfA.Address.ToString());
+        Assert.Equal("198.51.100.18", peerOfB.Address.ToString());
     }
 
     [SkippableFact(Timeout = 60_000)]
