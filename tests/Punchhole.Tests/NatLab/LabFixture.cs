@@ -70,6 +70,9 @@ public abstract class LabFixture(LabVariant variant) : IDisposable
         return RepositoryPaths.RequireArtifact("tstun/tstun");
     }
 
+    /// <summary>The published punchhole client (skips, or under CI fails, when it is missing).</summary>
+    public static string RequirePunchhole() => RepositoryPaths.RequireArtifact("punchhole/punchhole");
+
     public void Dispose()
     {
         Dispose(true);

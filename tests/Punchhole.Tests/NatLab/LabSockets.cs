@@ -120,6 +120,61 @@ internal static class LabSockets
         return listener;
     }
 
+    /// <summary>A TCP echo service on <paramref name="host"/> at <paramref name="bind"/>: what arrives goes back, EOF is answered with EOF.</summary>
+    public static Socket StartEchoServer(LabHost host, IPEndPoint bind, CancellationToken stop)
+    {
+        var listener = Lab.CreateSocket(host, bind.AddressFamily);
+        listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+        listener.Bind(bind);
+        listener.Listen();
+        _ = Task.Run(async () =>
+        {
+            try
+            {
+                while (true)
+                {
+                    var client = await listener.AcceptAsync(stop);
+                    _ = Task.Run(async () =>
+                    {
+                        using (client)
+                        {
+                            var buffer = new byte[64 * 1024];
+                            int n;
+                            while ((n = await client.ReceiveAsync(buffer, SocketFlags.None, stop)) > 0)
+                            {
+                                await client.SendAsync(buffer.AsMemory(0, n), SocketFlags.None, stop);
+                            }
+                            client.Shutdown(SocketShutdown.Send);
+                        }
+                    }, stop);
+                }
+            }
+            catch (Exception e) when (e is OperationCanceledException or SocketException or ObjectDisposedException)
+            {
+                // Stopped.
+            }
+        }, stop);
+        return listener;
+    }
+
+    /// <summary>Connects from <paramref name="host"/> to <paramref name="to"/>, retrying while it is refused (the listener may not be up yet).</summary>
+    public static async Task<Socket> ConnectRetryingAsync(LabHost host, IPEndPoint to, TimeSpan wait)
+    {
+        var deadline = DateTime.UtcNow + wait;
+        while (true)
+        {
+            var socket = Lab.CreateSocket(host, to.AddressFamily);
+            var outcome = await ConnectAsync(socket, to, TimeSpan.FromSeconds(5));
+            if (outcome == ConnectOutcome.Connected)
+            {
+                return socket;
+            }
+            socket.Dispose();
+            Assert.True(DateTime.UtcNow < deadline, $"{to} on {host} still {outcome} after {wait}");
+            await Task.Delay(100);
+        }
+    }
+
     /// <summary>Connects from <paramref name="host"/>'s local <paramref name="port"/> to an address server; returns the observed endpoint.</summary>
     public static async Task<IPEndPoint> ObservedFromAsync(LabHost host, AddressFamily family, int port, IPEndPoint server)
     {
