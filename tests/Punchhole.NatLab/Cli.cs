@@ -6,7 +6,7 @@ internal static class Cli
 {
     private const string Usage =
         """
-        usage: natlab trials [N] [--variant NAME]... [--markdown FILE] [--tstun PATH] [--punchhole PATH]
+        usage: natlab trials [N] [--variant NAME]... [--markdown FILE] [--verbose] [--tstun PATH] [--punchhole PATH]
                natlab up VARIANT [--tstun PATH]
                natlab clean
         variants: drop, v6, rst, random-port, public-peer (trials); drop, rst, random-port, public-peer (up)
@@ -82,6 +82,9 @@ internal sealed class Options
 
     public string? Markdown { get; private set; }
 
+    /// <summary>Print both clients' stderr for every trial, not only for failed ones.</summary>
+    public bool Verbose { get; private set; }
+
     public string TStun { get; private set; } = Path.Combine(Repository.Artifacts, "tstun", "tstun");
 
     public string Punchhole { get; private set; } = Path.Combine(Repository.Artifacts, "punchhole", "punchhole");
@@ -94,6 +97,9 @@ internal sealed class Options
             string Value() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value");
             switch (args[i])
             {
+                case "--verbose":
+                    options.Verbose = true;
+                    break;
                 case "--variant":
                     options.Variants.Add(Value());
                     break;

@@ -125,6 +125,7 @@ public sealed partial class Lab : IDisposable
         {
             lab.Build();
             lab.StartTStun(tstun);
+            lab.CheckReachable();
             return lab;
         }
         catch
@@ -448,7 +449,35 @@ public sealed partial class Lab : IDisposable
     private static void Batch(LabHost? host, IEnumerable<string> lines)
     {
         string[] args = host is null ? ["-batch", "-"] : ["-n", host.Namespace, "-batch", "-"];
-        Command.Run("ip", args, string.Concat(lines.Select(l => l + "\n")));
+        // Links come up before they get addresses. Seen otherwise: for about half a second after
+        // the build, the first IPv6 connection through the lab stalled for 1 s (one lost SYN).
+        static int Stage(string line) => line.StartsWith("link", StringComparison.Ordinal) ? 0 : line.StartsWith("addr", StringComparison.Ordinal) ? 1 : 2;
+        Command.Run("ip", args, string.Concat(lines.OrderBy(Stage).Select(l => l + "\n")));
+    }
+
+    /// <summary>Every client reaches tstun over IPv4 and IPv6 (a plain connect, closed at once), or the build fails.</summary>
+    private void CheckReachable()
+    {
+        foreach (var client in new[] { ClientA, ClientB })
+        {
+            foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
+            {
+                using var socket = CreateSocket(client, family);
+                string? failure;
+                try
+                {
+                    failure = socket.ConnectAsync(ServerAddress(family), TStunPort).Wait(TimeSpan.FromSeconds(10)) ? null : "no answer in 10 s";
+                }
+                catch (AggregateException e)
+                {
+                    failure = e.InnerException?.Message ?? e.Message;
+                }
+                if (failure is not null)
+                {
+                    throw new LabException($"{client} cannot reach tstun at {ServerAddress(family)} port {TStunPort}: {failure}\n{Dump()}");
+                }
+            }
+        }
     }
 
     private void StartTStun(string tstun)

@@ -122,7 +122,7 @@ public static class PunchTrial
         pair.B.CloseStdin();
         var (codeA, codeB, _) = await pair.WaitExitAsync(TimeSpan.FromSeconds(10));
         bool ok = crossed && codeA == 0 && codeB == 0;
-        return new TrialResult(ok, connected.Value, ok ? "connected" : $"connected, then crossed={crossed} exits={codeA}/{codeB}:\n{pair.Describe()}");
+        return new TrialResult(ok, connected.Value, ok ? $"connected:\n{pair.Describe()}" : $"connected, then crossed={crossed} exits={codeA}/{codeB}:\n{pair.Describe()}");
     }
 
     /// <summary>
@@ -141,6 +141,6 @@ public static class PunchTrial
         bool connected = pair.A.StderrLines.Concat(pair.B.StderrLines).Any(l => PunchPair.IsConnected(l.Text));
         bool ok = codeA is not null and not 0 && codeB is not null and not 0 && diagnosed && !connected
             && pair.A.StdoutLength == 0 && pair.B.StdoutLength == 0 && elapsed <= FailureBound;
-        return new TrialResult(ok, elapsed, ok ? $"exit {codeA}/{codeB} with the diagnosis" : $"exits={codeA}/{codeB} diagnosed={diagnosed} connected={connected}:\n{pair.Describe()}");
+        return new TrialResult(ok, elapsed, ok ? $"exit {codeA}/{codeB} with the diagnosis:\n{pair.Describe()}" : $"exits={codeA}/{codeB} diagnosed={diagnosed} connected={connected}:\n{pair.Describe()}");
     }
 }

@@ -57,7 +57,7 @@ internal static class Trials
                         result = new TrialResult(false, TimeSpan.Zero, $"broken pipe: {e.Message}");
                     }
                     list.Add(result);
-                    Console.Error.WriteLine($"natlab: {row.Name} trial {i}/{trials}: {(result.Ok ? "ok" : "FAILED")} {result.Seconds} s{(result.Ok ? "" : "\n" + result.Detail)}");
+                    Console.Error.WriteLine($"natlab: {row.Name} trial {i}/{trials}: {(result.Ok ? "ok" : "FAILED")} {result.Seconds} s{(result.Ok && !options.Verbose ? "" : "\n" + result.Detail)}");
                 }
             }
             results.Add((row, list));
