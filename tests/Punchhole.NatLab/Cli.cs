@@ -9,6 +9,7 @@ internal static class Cli
         usage: natlab trials [N] [--variant NAME]... [--markdown FILE] [--verbose] [--tstun PATH] [--punchhole PATH]
                natlab up VARIANT [--tstun PATH]
                natlab clean
+               natlab rules VARIANT
         variants: drop, v6, rst, random-port, public-peer (trials); drop, rst, random-port, public-peer (up)
         """;
 
@@ -20,6 +21,12 @@ internal static class Cli
             {
                 Console.Error.WriteLine(Usage);
                 return args.Length == 0 ? 2 : 0;
+            }
+            if (args[0] == "rules")
+            {
+                var variant = LabVariants.Parse(args.Length == 2 ? args[1] : throw new ArgumentException("rules needs one variant"));
+                Console.Write($"# router iptables-restore input ({variant.Name()})\n{Lab.Ipv4Rules(variant)}# router ip6tables-restore input ({variant.Name()})\n{Lab.Ipv6Rules(variant)}");
+                return 0;
             }
             if (Environment.UserName != "root")
             {
