@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Punchhole.NatLab;
 
@@ -34,6 +35,9 @@ internal static class Cli
                 return 1;
             }
             var options = Options.Parse(args[1..]);
+            // Ctrl-C or kill: tear the labs down before the process ends (one left behind would be removed at the next start).
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Interrupted);
+            using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Interrupted);
             switch (args[0])
             {
                 case "clean":
@@ -60,6 +64,23 @@ internal static class Cli
             Console.Error.WriteLine($"natlab: {e.Message}");
             return 1;
         }
+        catch (ObjectDisposedException)
+        {
+            Console.Error.WriteLine("natlab: interrupted");
+            return 130;
+        }
+        finally
+        {
+            // Also waits for a teardown that a signal started.
+            Lab.DisposeAll();
+        }
+    }
+
+    private static void Interrupted(PosixSignalContext context)
+    {
+        context.Cancel = true;
+        Lab.DisposeAll();
+        Environment.Exit(128 + (context.Signal == PosixSignal.SIGINT ? 2 : 15));
     }
 
     private static int Up(Options options)

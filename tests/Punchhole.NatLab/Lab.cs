@@ -40,6 +40,8 @@ public sealed partial class Lab : IDisposable
     public static readonly IPAddress ServerV6 = IPAddress.Parse("2001:db8::2");
 
     private static readonly ConcurrentDictionary<string, bool> s_ownIds = new();
+    private static readonly ConcurrentDictionary<Lab, bool> s_live = new();
+    private static readonly Lock s_teardown = new();
     private static int s_serial;
 
     private readonly List<LabProcess> _processes = [];
@@ -121,6 +123,7 @@ public sealed partial class Lab : IDisposable
     {
         CleanStale();
         var lab = new Lab(variant);
+        s_live[lab] = true;
         try
         {
             lab.Build();
@@ -213,11 +216,11 @@ public sealed partial class Lab : IDisposable
     /// <summary>Kills what runs in the lab and deletes its namespaces (with them every interface, rule and route).</summary>
     public void Dispose()
     {
-        if (_disposed)
+        if (Interlocked.Exchange(ref _disposed, true))
         {
             return;
         }
-        _disposed = true;
+        s_live.TryRemove(this, out _);
         lock (_processes)
         {
             foreach (var process in _processes)
@@ -226,6 +229,19 @@ public sealed partial class Lab : IDisposable
             }
         }
         Remove(_namespaces);
+    }
+
+    /// <summary>Tears down every lab of this process that still stands (for Ctrl-C in the natlab command).</summary>
+    public static void DisposeAll()
+    {
+        // One teardown at a time: a second caller waits until the first has finished.
+        lock (s_teardown)
+        {
+            foreach (var lab in s_live.Keys)
+            {
+                lab.Dispose();
+            }
+        }
     }
 
     /// <summary>
