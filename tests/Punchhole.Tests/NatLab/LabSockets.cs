@@ -65,18 +65,7 @@ internal static class LabSockets
         await socket.ConnectAsync(new IPEndPoint(Lab.ServerAddress(family), Lab.TStunPort), timeout.Token);
         await socket.SendAsync(key, SocketFlags.None, timeout.Token);
         socket.Shutdown(SocketShutdown.Send);
-        var buffer = new byte[64];
-        int total = 0;
-        while (true)
-        {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, timeout.Token);
-            if (n == 0)
-            {
-                break;
-            }
-            total += n;
-        }
-        return ParseReply(Encoding.ASCII.GetString(buffer, 0, total));
+        return await ReadReplyAsync(socket, timeout.Token);
     }
 
     /// <summary>Pairs <paramref name="a"/> and <paramref name="b"/> through tstun; returns what each was told about the other.</summary>
@@ -181,11 +170,17 @@ internal static class LabSockets
         using var socket = Bound(host, family, port);
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
         await socket.ConnectAsync(server, timeout.Token);
+        return await ReadReplyAsync(socket, timeout.Token);
+    }
+
+    /// <summary>Reads an ADDR PORT reply up to the sender's EOF.</summary>
+    private static async Task<IPEndPoint> ReadReplyAsync(Socket socket, CancellationToken cancel)
+    {
         var buffer = new byte[64];
         int total = 0;
         while (true)
         {
-            int n = await socket.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, timeout.Token);
+            int n = await socket.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, cancel);
             if (n == 0)
             {
                 break;
