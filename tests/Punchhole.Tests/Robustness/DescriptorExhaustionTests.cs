@@ -28,7 +28,7 @@ public class DescriptorExhaustionTests(ITestOutputHelper output)
             serverFiles = int.Parse(nofile, System.Globalization.CultureInfo.InvariantCulture);
         }
         bool shortage = serverFiles > 0;
-        const int Waiting = 20, PairsAfter = 2_000;
+        const int Waiting = 20, Midway = 10, PairsAfter = 2_000;
         // Summaries every second: a signal needs a new thread, which CoreCLR (the JIT build) cannot start without a descriptor.
         using var server = ServerProcess.Start(Scale.ServerExecutable, "--port", "0", "--bind", "127.0.0.1",
             "--defer-accept", "0", "--key-timeout", "120", "--timeout", "120", "--stats-interval", "1");
@@ -46,6 +46,18 @@ public class DescriptorExhaustionTests(ITestOutputHelper output)
             var first = await RendezvousClient.ConnectAsync(endPoint);
             firsts.Add(first);
             await first.SendKeyAsync(key);
+        }
+
+        // Pairs connected and 31 bytes into their keys: they finish during the shortage and must pair then.
+        var midway = new List<(RendezvousClient A, RendezvousClient B, byte[] Key)>();
+        for (int i = 0; i < Midway; i++)
+        {
+            var key = RendezvousClient.NewKey();
+            var a = await RendezvousClient.ConnectAsync(endPoint);
+            var b = await RendezvousClient.ConnectAsync(endPoint);
+            await a.SendAsync(key.AsMemory(0, 31));
+            await b.SendAsync(key.AsMemory(0, 31));
+            midway.Add((a, b, key));
         }
 
         var hold = new List<HoldProcess>();
@@ -67,7 +79,7 @@ public class DescriptorExhaustionTests(ITestOutputHelper output)
             Assert.True(await Pairing.EventuallyAsync(async () =>
                 {
                     before = await server.StatsAsync(signal: false);
-                    return shortage ? before["accept_pauses"] > 0 : before["active"] == idle + Waiting;
+                    return shortage ? before["accept_pauses"] > 0 : before["active"] == idle + Waiting + 2 * Midway;
                 }, TimeSpan.FromSeconds(60)),
                 $"no accept pause: {string.Join(' ', before)}");
             double cpuBefore = ProcessStats.CpuSeconds(server.Id);
@@ -90,18 +102,33 @@ public class DescriptorExhaustionTests(ITestOutputHelper output)
             {
                 // Everything it accepted is still open; the rest waits in the kernel's accept queue.
                 Assert.True(during["accept_pauses"] > 0);
-                Assert.InRange(during["active"], serverFiles / 2, idle + Waiting - 1);
+                Assert.InRange(during["active"], serverFiles / 2, idle + Waiting + 2 * Midway - 1);
             }
             else
             {
-                Assert.Equal(idle + Waiting, during["active"]);
+                Assert.Equal(idle + Waiting + 2 * Midway, during["active"]);
             }
             Assert.True(logLines.Length <= 5, "log flood:\n" + string.Join('\n', logLines));
 
+            // Existing clients are still served out of descriptors: the midway pairs finish their keys and pair now.
+            foreach (var (a, b, key) in midway)
+            {
+                await a.SendKeyAsync(key[31..]);
+                await b.SendKeyAsync(key[31..]);
+                Assert.Equal(Pairing.Observed(b), await a.ReadToEndAsync());
+                Assert.Equal(Pairing.Observed(a), await b.ReadToEndAsync());
+                a.Dispose();
+                b.Dispose();
+            }
+            output.WriteLine($"{Midway} pairs that were mid-key paired during the shortage");
+
+            // The server closed none of the idle connections it had accepted.
+            int closedByServer = 0;
             foreach (var holder in hold)
             {
-                await holder.ReleaseAsync(TimeSpan.FromSeconds(60));
+                closedByServer += await holder.ReleaseAsync(TimeSpan.FromSeconds(60));
             }
+            Assert.Equal(0, closedByServer);
         }
         finally
         {
@@ -128,9 +155,9 @@ public class DescriptorExhaustionTests(ITestOutputHelper output)
         output.WriteLine($"afterwards: {PairsAfter - errors.Count}/{PairsAfter} pairings succeeded");
         output.WriteLine("final: " + string.Join(' ', final.Select(kv => $"{kv.Key}={kv.Value}")));
         Assert.True(errors.Count == 0, $"{errors.Count} pairings failed, e.g. {string.Join("; ", errors.Take(3))}");
-        Assert.Equal(Waiting + PairsAfter, final["paired"]);
+        Assert.Equal(Waiting + Midway + PairsAfter, final["paired"]);
         Assert.Equal(idle, final["bad_keys"]);
-        Assert.Equal(idle + 2 * Waiting + 2 * PairsAfter, final["accepted"]);
+        Assert.Equal(idle + 2 * Waiting + 2 * Midway + 2 * PairsAfter, final["accepted"]);
         Assert.Equal(0, final["active"]);
         Assert.Equal(0, final["rejected_connections"]);
         Assert.Equal(shortage, final["accept_pauses"] > 0);
