@@ -58,7 +58,7 @@ internal static class ClientCommandLine
             {
                 if (sawKey)
                 {
-                    return ParsedCommandLine<ClientOptions>.Fail($"unexpected argument '{item.Value}': only one KEY is allowed");
+                    return ParsedCommandLine<ClientOptions>.Fail($"unexpected argument '{OptionValue.Printable(item.Value)}': only one KEY is allowed");
                 }
                 sawKey = true;
                 options = options with { Key = item.Value };
@@ -108,7 +108,7 @@ internal static class ClientCommandLine
                 case "-H" or "--bind":
                     if (!IPAddress.TryParse(value.Trim('[', ']'), out var bind))
                     {
-                        return ParsedCommandLine<ClientOptions>.Fail($"{name}: '{value}' is not an IP address");
+                        return ParsedCommandLine<ClientOptions>.Fail($"{name}: '{OptionValue.Printable(value)}' is not an IP address");
                     }
                     options = options with { Bind = bind };
                     break;
@@ -157,7 +157,7 @@ internal static class ClientCommandLine
         var bind = IPAddress.Loopback;
         if (host is not null && !IPAddress.TryParse(host, out bind))
         {
-            error = $"{name}: '{host}' is not an IP address (use {name} [BIND:]PORT)";
+            error = $"{name}: '{OptionValue.Printable(host)}' is not an IP address (use {name} [BIND:]PORT)";
             return null;
         }
         // Port 0 lets the system pick one; the chosen port is logged.
@@ -172,7 +172,7 @@ internal static class ClientCommandLine
         var (host, portText) = SplitHostPort(text);
         if (string.IsNullOrEmpty(host))
         {
-            error = $"{name}: '{text}' is not HOST:PORT";
+            error = $"{name}: '{OptionValue.Printable(text)}' is not HOST:PORT";
             return null;
         }
         return OptionValue.TryPort(name, portText, allowZero: false, out int port, out error)

@@ -28,6 +28,20 @@ public static partial class OpenFileLimit
         return (long)Math.Min(limit.Current, long.MaxValue);
     }
 
+    /// <summary>How many descriptors the process has open now (0 if unknown).</summary>
+    public static int CountOpen()
+    {
+        try
+        {
+            // Less the one the listing itself holds open.
+            return Math.Max(0, Directory.GetFiles("/proc/self/fd").Length - 1);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            return 0;
+        }
+    }
+
     [StructLayout(LayoutKind.Sequential)]
     private struct RLimit
     {

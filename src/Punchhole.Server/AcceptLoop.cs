@@ -7,16 +7,21 @@ namespace Punchhole.Server;
 /// loop that keeps going while accepts complete synchronously, so a burst never recurses. When
 /// the process runs out of descriptors (EMFILE/ENFILE) or buffers, accepting pauses and the
 /// heartbeat resumes it later, backing off, instead of spinning on a listener that stays readable.
+/// While paused, a few spare descriptors are handed back to the process (see <see cref="SpareDescriptors"/>).
 /// </summary>
 internal sealed class AcceptLoop : IDisposable
 {
     private static readonly TimeSpan s_firstPause = TimeSpan.FromMilliseconds(50);
     private static readonly TimeSpan s_longestPause = TimeSpan.FromSeconds(1);
 
+    /// <summary>Descriptors kept back for the rest of the process when accepting exhausts them.</summary>
+    public const int SpareCount = 16;
+
     private readonly Socket _listener;
     private readonly Action<Socket> _onAccepted;
     private readonly Action<SocketError, TimeSpan> _onPause;
     private readonly AcceptArgs _args;
+    private readonly SpareDescriptors _spares = new(SpareCount);
     private TimeSpan _pause = s_firstPause;
     private long _resumeAt = long.MaxValue;
     private volatile bool _stopped;
@@ -37,6 +42,14 @@ internal sealed class AcceptLoop : IDisposable
         long resumeAt = Interlocked.Read(ref _resumeAt);
         if (now >= resumeAt && Interlocked.CompareExchange(ref _resumeAt, long.MaxValue, resumeAt) == resumeAt)
         {
+            if (!_spares.TryTakeAll())
+            {
+                // Still too few descriptors for the rest of the process: stay paused, backing off.
+                var pause = _pause;
+                _pause = TimeSpan.FromTicks(Math.Min(_pause.Ticks * 2, s_longestPause.Ticks));
+                Interlocked.Exchange(ref _resumeAt, now + (long)pause.TotalMilliseconds);
+                return;
+            }
             Accept();
         }
     }
@@ -83,6 +96,8 @@ internal sealed class AcceptLoop : IDisposable
         }
         if (error is SocketError.TooManyOpenSockets or SocketError.NoBufferSpaceAvailable)
         {
+            // Hand the spares back first: closing sockets, logging and starting threads need descriptors too.
+            _spares.ReleaseAll();
             var pause = _pause;
             _pause = TimeSpan.FromTicks(Math.Min(_pause.Ticks * 2, s_longestPause.Ticks));
             _onPause(error, pause);
@@ -98,6 +113,7 @@ internal sealed class AcceptLoop : IDisposable
         _stopped = true;
         _listener.Dispose();
         _args.Dispose();
+        _spares.Dispose();
     }
 
     private sealed class AcceptArgs(AcceptLoop owner) : SocketAsyncEventArgs(unsafeSuppressExecutionContextFlow: true)

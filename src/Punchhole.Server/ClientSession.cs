@@ -140,8 +140,9 @@ internal sealed class ClientSession : RendezvousParty
             case PairingResult.Paired:
                 // Read the partner before signalling it: its continuation runs now and recycles it.
                 var partnerAddress = found!.Address;
-                found.Signal(PairOutcome.PairedWith(Address));
+                // Counted before either side can see its reply.
                 ServerCounters.Add(ref _server.Counters.Pairs);
+                found.Signal(PairOutcome.PairedWith(Address));
                 SendReply(partnerAddress);
                 break;
             case PairingResult.Waiting:

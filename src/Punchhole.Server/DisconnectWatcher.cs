@@ -13,6 +13,9 @@ namespace Punchhole.Server;
 internal sealed partial class DisconnectWatcher : IDisposable
 {
     private const int EPOLL_CTL_ADD = 1;
+    private const uint EPOLLIN = 1;
+    private const int EFD_CLOEXEC = 0x80000;
+    private const ulong WakeToken = ulong.MaxValue;
     private const uint EPOLLONESHOT = 1u << 30;
     private const int EINTR = 4;
     private const int MaxEvents = 256;
@@ -24,6 +27,7 @@ internal sealed partial class DisconnectWatcher : IDisposable
 
     private readonly Action<ulong> _onReset;
     private readonly int _epoll;
+    private readonly int _wake;
     private readonly Thread _thread;
     private volatile bool _stopping;
 
@@ -35,6 +39,15 @@ internal sealed partial class DisconnectWatcher : IDisposable
         {
             throw new SocketException(Marshal.GetLastPInvokeError());
         }
+        // An eventfd in the set lets Dispose wake the thread at once instead of after its wait.
+        _wake = eventfd(0, EFD_CLOEXEC);
+        if (_wake < 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            close(_epoll);
+            throw new SocketException(errno);
+        }
+        AddWake();
         _thread = new Thread(Run) { IsBackground = true, Name = "tstun disconnect watcher" };
         _thread.Start();
     }
@@ -65,6 +78,14 @@ internal sealed partial class DisconnectWatcher : IDisposable
         }
     }
 
+    private unsafe void AddWake()
+    {
+        byte* ev = stackalloc byte[16];
+        BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(ev, 4), EPOLLIN);
+        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(ev + s_dataOffset, 8), WakeToken);
+        epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, ev);
+    }
+
     private unsafe void Run()
     {
         byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * s_eventSize));
@@ -79,7 +100,11 @@ internal sealed partial class DisconnectWatcher : IDisposable
                 }
                 for (int i = 0; i < n; i++)
                 {
-                    _onReset(BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(events + i * s_eventSize + s_dataOffset, 8)));
+                    ulong token = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(events + i * s_eventSize + s_dataOffset, 8));
+                    if (token != WakeToken)
+                    {
+                        _onReset(token);
+                    }
                 }
             }
         }
@@ -96,12 +121,26 @@ internal sealed partial class DisconnectWatcher : IDisposable
             return;
         }
         _stopping = true;
+        WakeUp();
         _thread.Join();
         close(_epoll);
+        close(_wake);
+    }
+
+    private unsafe void WakeUp()
+    {
+        ulong one = 1;
+        _ = write(_wake, &one, sizeof(ulong));
     }
 
     [LibraryImport("libc", SetLastError = true)]
     private static partial int epoll_create1(int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static partial int eventfd(uint initval, int flags);
+
+    [LibraryImport("libc", SetLastError = true)]
+    private static unsafe partial nint write(int fd, void* buffer, nuint count);
 
     [LibraryImport("libc", SetLastError = true)]
     private static unsafe partial int epoll_ctl(int epfd, int op, int fd, void* ev);

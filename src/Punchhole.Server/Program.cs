@@ -18,7 +18,7 @@ SetDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
 SetDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", options.IoThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
 var log = new ServerLog(Console.Error, options.Verbose);
 long openFiles = OpenFileLimit.RaiseToHardLimit();
-using var server = new RendezvousServer(options, log, openFiles);
+using var server = new RendezvousServer(options, log, openFiles, OpenFileLimit.CountOpen());
 using var stop = new ManualResetEventSlim();
 void OnStop(PosixSignalContext context)
 {

@@ -94,13 +94,17 @@ internal abstract class RendezvousParty
     /// <summary>Called by the table, under its bucket lock: claims a waiter for the arriving client.</summary>
     internal bool TryClaimForPairing() => TryMove(PartyPhase.Waiting, PartyPhase.Paired);
 
-    /// <summary>Ends a wait for a reason other than pairing, if it has not ended already.</summary>
-    public bool TryEndWait(long observed, PairingTable table, WaitEnd end)
+    /// <summary>
+    /// Ends a wait for a reason other than pairing, if it has not ended already, counting it in
+    /// <paramref name="counter"/> first: the count is in before the client can see its connection close.
+    /// </summary>
+    public bool TryEndWait(long observed, PairingTable table, WaitEnd end, ref long counter)
     {
         if (PhaseOf(observed) != PartyPhase.Waiting || !TryMove(observed, PartyPhase.Left))
         {
             return false;
         }
+        Interlocked.Increment(ref counter);
         table.Remove(this);
         Signal(PairOutcome.Ended(end));
         return true;

@@ -15,14 +15,21 @@ internal sealed class RendezvousServer : IDisposable
     private readonly Heartbeat _heartbeat;
     private readonly int _maxConnections;
     private AcceptLoop? _acceptLoop;
+    private const long PauseLogInterval = 60_000;
     private long _nextSummary;
+    private long _nextPauseLog;
     private int _stopping;
 
-    public RendezvousServer(ServerOptions options, ServerLog log, long openFileLimit = -1)
+    public RendezvousServer(ServerOptions options, ServerLog log, long openFileLimit = -1, int descriptorsInUse = 0)
     {
         Options = options;
         Log = log;
-        _maxConnections = options.EffectiveMaxConnections(openFileLimit);
+        _maxConnections = options.EffectiveMaxConnections(openFileLimit, descriptorsInUse);
+        if (options.MaxConnections > _maxConnections)
+        {
+            log.Info($"--max-connections {options.MaxConnections} is more than the open-file limit ({openFileLimit}) allows "
+                + $"with {descriptorsInUse} descriptors in use and {ServerOptions.ReservedDescriptors + AcceptLoop.SpareCount} reserved: using {_maxConnections}");
+        }
         Table = new PairingTable(options.MaxWaiting, KeyHasher.CreateRandom());
         _sessions = new SessionPool(id => new ClientSession(this, id));
         _perAddress = new PerAddressLimit(options.MaxPerIp);
@@ -133,11 +140,14 @@ internal sealed class RendezvousServer : IDisposable
 
     private void OnAcceptPaused(SocketError error, TimeSpan pause)
     {
-        // Logged once per run of pauses, so a descriptor flood cannot flood the log.
-        if (Interlocked.Increment(ref Counters.AcceptPauses) == 1 || pause == TimeSpan.FromMilliseconds(50))
+        long pauses = Interlocked.Increment(ref Counters.AcceptPauses);
+        // At most one line a minute: under churn at the limit, every freed descriptor ends a run of
+        // pauses, so "once per run" would still be a line per heartbeat. The counter has them all.
+        long now = Environment.TickCount64, next = Volatile.Read(ref _nextPauseLog);
+        if (now >= next && Interlocked.CompareExchange(ref _nextPauseLog, now + PauseLogInterval, next) == next)
         {
             Log.Info($"accept failed ({error}): pausing accepts, retrying in {pause.TotalMilliseconds:0} ms and backing off; "
-                + $"{Volatile.Read(ref Counters.Active)} connections open");
+                + $"{Volatile.Read(ref Counters.Active)} connections open, {pauses} pauses so far (logged at most once a minute)");
         }
     }
 
@@ -159,9 +169,9 @@ internal sealed class RendezvousServer : IDisposable
             return;
         }
         long word = session.Word;
-        if ((ulong)(word >> 32) == token >> 32 && session.TryEndWait(word, Table, WaitEnd.Disconnected))
+        if ((ulong)(word >> 32) == token >> 32)
         {
-            ServerCounters.Add(ref Counters.Disconnected);
+            session.TryEndWait(word, Table, WaitEnd.Disconnected, ref Counters.Disconnected);
         }
     }
 
@@ -177,10 +187,7 @@ internal sealed class RendezvousServer : IDisposable
             }
             if (phase == PartyPhase.Waiting)
             {
-                if (session.TryEndWait(word, Table, WaitEnd.TimedOut))
-                {
-                    ServerCounters.Add(ref Counters.TimedOut);
-                }
+                session.TryEndWait(word, Table, WaitEnd.TimedOut, ref Counters.TimedOut);
             }
             else
             {
@@ -221,7 +228,8 @@ internal sealed class RendezvousServer : IDisposable
             switch (RendezvousParty.PhaseOf(word))
             {
                 case PartyPhase.Waiting:
-                    session.TryEndWait(word, Table, WaitEnd.ShuttingDown);
+                    long uncounted = 0;
+                    session.TryEndWait(word, Table, WaitEnd.ShuttingDown, ref uncounted);
                     break;
                 case PartyPhase.ReadingKey:
                     var socket = session.Socket;

@@ -16,7 +16,8 @@ internal static class ServerCommandLine
           -t, --timeout S          longest a client waits for its partner, seconds (default 30)
           -k, --key-timeout S      longest a client may take to send its key, seconds (default 10)
               --max-waiting N      most unpaired clients at once (default 50000)
-              --max-connections N  most open connections (default: open-file limit less 64)
+              --max-connections N  most open connections (default and upper bound: the open-file
+                                   limit less the descriptors in use at start, less 80)
               --max-per-ip N       most open connections from one address (default 0: no limit)
               --defer-accept S     let the kernel hold a connection until its first bytes
                                    arrive, up to S seconds; 0 turns it off (default 1)
@@ -47,7 +48,7 @@ internal static class ServerCommandLine
         {
             if (item.IsPositional)
             {
-                return ParsedCommandLine<ServerOptions>.Fail($"unexpected argument '{item.Value}'");
+                return ParsedCommandLine<ServerOptions>.Fail($"unexpected argument '{OptionValue.Printable(item.Value)}'");
             }
             string name = item.Name!;
             string value = item.Value ?? "";
@@ -69,7 +70,7 @@ internal static class ServerCommandLine
                     break;
                 case "-b" or "--bind":
                     ok = IPAddress.TryParse(value.Trim('[', ']'), out var bind);
-                    error = ok ? null : $"{name}: '{value}' is not an IP address";
+                    error = ok ? null : $"{name}: '{OptionValue.Printable(value)}' is not an IP address";
                     options = options with { Bind = bind };
                     break;
                 case "-t" or "--timeout":

@@ -48,12 +48,24 @@ internal sealed record ServerOptions
     /// <summary>How often the heartbeat checks deadlines.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Descriptors kept free for the listener, logs and the runtime when the cap comes from the open-file limit.</summary>
+    /// <summary>Descriptors kept free for the listener, logs and the runtime (threads, lazily loaded assemblies).</summary>
     public const int ReservedDescriptors = 64;
 
-    /// <summary>The connection cap in force, given the process's open-file limit.</summary>
-    public int EffectiveMaxConnections(long openFileLimit) =>
-        MaxConnections > 0 ? MaxConnections
-        : openFileLimit > ReservedDescriptors * 2 ? (int)Math.Min(int.MaxValue, openFileLimit - ReservedDescriptors)
-        : int.MaxValue;
+    /// <summary>
+    /// The connection cap in force: <see cref="MaxConnections"/> (unlimited when 0), but never more
+    /// than the descriptors left, the open-file limit less those already in use, a reserve, and the
+    /// accept loop's spares.
+    /// Accepting must not exhaust the process's descriptors: the runtime needs some too (CoreCLR
+    /// aborts with "Out of memory." when it cannot get one to start a thread, e.g. for a signal).
+    /// </summary>
+    public int EffectiveMaxConnections(long openFileLimit, int descriptorsInUse = 0)
+    {
+        int configured = MaxConnections > 0 ? MaxConnections : int.MaxValue;
+        if (openFileLimit <= 0)
+        {
+            return configured;
+        }
+        long left = openFileLimit - Math.Max(0, descriptorsInUse) - ReservedDescriptors - AcceptLoop.SpareCount;
+        return (int)Math.Clamp(left, 1, configured);
+    }
 }

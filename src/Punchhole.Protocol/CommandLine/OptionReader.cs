@@ -81,7 +81,7 @@ public sealed class OptionReader
         }
         if (!_longWithValue.Contains(name))
         {
-            error = $"unknown option '--{name}'";
+            error = $"unknown option '--{OptionValue.Printable(name)}'";
             return false;
         }
         string? value = equals >= 0 ? arg[(equals + 1)..] : i + 1 < args.Count ? args[++i] : null;
@@ -108,7 +108,7 @@ public sealed class OptionReader
             }
             if (!_shortWithValue.Contains(letter, StringComparison.Ordinal))
             {
-                error = $"unknown option '-{letter}'";
+                error = $"unknown option '-{OptionValue.Printable(letter.ToString())}'";
                 return false;
             }
             // The rest of the bundle is the value (-P3478), else the next argument (-T host).

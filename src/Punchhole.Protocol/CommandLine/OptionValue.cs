@@ -14,7 +14,7 @@ public static class OptionValue
             error = null;
             return true;
         }
-        error = $"{name}: '{text}' is not a whole number from {min} to {max}";
+        error = $"{name}: '{Printable(text)}' is not a whole number from {min} to {max}";
         return false;
     }
 
@@ -22,19 +22,45 @@ public static class OptionValue
     public static bool TrySeconds(string name, string text, bool allowZero, out TimeSpan value, out string? error)
     {
         ArgumentNullException.ThrowIfNull(text);
+        // NaN and Infinity parse whatever the styles say (NaN passed every range check and made
+        // TimeSpan.FromSeconds throw), and a positive value below one tick rounds to zero.
         if (double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds)
-            && seconds <= 86_400 && (allowZero ? seconds >= 0 : seconds > 0))
+            && double.IsFinite(seconds) && seconds <= 86_400
+            && (allowZero ? seconds >= 0 : TimeSpan.FromSeconds(seconds) > TimeSpan.Zero))
         {
             value = TimeSpan.FromSeconds(seconds);
             error = null;
             return true;
         }
         value = TimeSpan.Zero;
-        error = $"{name}: '{text}' is not a number of seconds{(allowZero ? "" : " above 0")} (at most 86400)";
+        error = $"{name}: '{Printable(text)}' is not a number of seconds{(allowZero ? "" : " above 0")} (at most 86400)";
         return false;
     }
 
     /// <summary>A TCP port, 1..65535, or 0 too when <paramref name="allowZero"/>.</summary>
     public static bool TryPort(string name, string text, bool allowZero, out int port, out string? error) =>
         TryInteger(name, text, allowZero ? 0 : 1, 65535, out port, out error);
+
+    /// <summary>
+    /// User text as it may appear in a one-line error: control characters (a newline would print a
+    /// second line, or forge a log line) become \uXXXX escapes, and text past 80 characters is cut.
+    /// </summary>
+    public static string Printable(string? text)
+    {
+        const int MaxShown = 80;
+        text ??= "";
+        var shown = new System.Text.StringBuilder(Math.Min(text.Length, MaxShown) + 8);
+        foreach (char c in text.Length > MaxShown ? text.AsSpan(0, MaxShown) : text)
+        {
+            if (char.IsControl(c))
+            {
+                shown.Append(CultureInfo.InvariantCulture, $"\\u{(int)c:x4}");
+            }
+            else
+            {
+                shown.Append(c);
+            }
+        }
+        return text.Length > MaxShown ? shown.Append("...").ToString() : shown.ToString();
+    }
 }
