@@ -18,30 +18,16 @@ public static class CommandLineTargets
     /// </summary>
     public static void Server(ReadOnlySpan<byte> input)
     {
-        var result = ServerCommandLine.Parse(Arguments(input));
-        switch (result.Action)
+        if (OptionsToRun(ServerCommandLine.Parse(Arguments(input))) is { } o)
         {
-            case CommandLineAction.Error:
-                Check(result.Options is null, "an error with options");
-                CheckOneLine(result.Error);
-                break;
-            case CommandLineAction.Help or CommandLineAction.Version:
-                Check(result.Options is null && result.Error is null, "help or version with options or an error");
-                break;
-            case CommandLineAction.Run:
-                var o = result.Options;
-                Check(o is not null && result.Error is null, "run without options");
-                Check(o.Port is >= 0 and <= 65535, $"port {o.Port}");
-                CheckSeconds(o.WaitTimeout, allowZero: false, "timeout");
-                CheckSeconds(o.KeyTimeout, allowZero: false, "key timeout");
-                CheckSeconds(o.StatsInterval, allowZero: true, "stats interval");
-                CheckSeconds(o.DeferAccept, allowZero: true, "defer accept");
-                Check(o.MaxWaiting is >= 1 and <= 1 << 24, $"max waiting {o.MaxWaiting}");
-                Check(o.MaxConnections >= 0 && o.MaxPerIp >= 0, "negative cap");
-                Check(o.IoThreads is >= 1 and <= 256, $"io threads {o.IoThreads}");
-                break;
-            default:
-                throw new InvariantException($"unknown action {result.Action}");
+            Check(o.Port is >= 0 and <= 65535, $"port {o.Port}");
+            CheckSeconds(o.WaitTimeout, allowZero: false, "timeout");
+            CheckSeconds(o.KeyTimeout, allowZero: false, "key timeout");
+            CheckSeconds(o.StatsInterval, allowZero: true, "stats interval");
+            CheckSeconds(o.DeferAccept, allowZero: true, "defer accept");
+            Check(o.MaxWaiting is >= 1 and <= 1 << 24, $"max waiting {o.MaxWaiting}");
+            Check(o.MaxConnections >= 0 && o.MaxPerIp >= 0, "negative cap");
+            Check(o.IoThreads is >= 1 and <= 256, $"io threads {o.IoThreads}");
         }
     }
 
@@ -52,41 +38,51 @@ public static class CommandLineTargets
     /// </summary>
     public static void Client(ReadOnlySpan<byte> input)
     {
-        var result = ClientCommandLine.Parse(Arguments(input));
+        if (OptionsToRun(ClientCommandLine.Parse(Arguments(input))) is { } o)
+        {
+            Check(o.ServerHost.Length > 0, "no server host");
+            Check(o.ServerPort is >= 1 and <= 65535, $"server port {o.ServerPort}");
+            Check(o.Key is null || o.Key.Length > 0, "empty key");
+            Check(o.Family is null or AddressFamily.InterNetwork or AddressFamily.InterNetworkV6, $"family {o.Family}");
+            CheckSeconds(o.PunchTimeout, allowZero: false, "punch timeout");
+            CheckSeconds(o.WaitTimeout, allowZero: false, "wait timeout");
+            switch (o.Forward)
+            {
+                case null:
+                    break;
+                case ListenForward listen:
+                    Check(o.Mode == RelayMode.Both, "a forward with -s or -r");
+                    Check(listen.Port is >= 0 and <= 65535, $"listen port {listen.Port}");
+                    break;
+                case ConnectForward connect:
+                    Check(o.Mode == RelayMode.Both, "a forward with -s or -r");
+                    Check(connect.Host.Length > 0 && connect.Port is >= 1 and <= 65535, $"connect {connect}");
+                    break;
+                default:
+                    throw new InvariantException($"unknown forward {o.Forward}");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The invariants every parse shares: an error is one printable line and nothing else; help and
+    /// version carry nothing; a run has options and no error. Returns the options of a run.
+    /// </summary>
+    private static TOptions? OptionsToRun<TOptions>(ParsedCommandLine<TOptions> result)
+        where TOptions : class
+    {
         switch (result.Action)
         {
             case CommandLineAction.Error:
                 Check(result.Options is null, "an error with options");
                 CheckOneLine(result.Error);
-                break;
+                return null;
             case CommandLineAction.Help or CommandLineAction.Version:
                 Check(result.Options is null && result.Error is null, "help or version with options or an error");
-                break;
+                return null;
             case CommandLineAction.Run:
-                var o = result.Options;
-                Check(o is not null && result.Error is null, "run without options");
-                Check(o.ServerHost.Length > 0, "no server host");
-                Check(o.ServerPort is >= 1 and <= 65535, $"server port {o.ServerPort}");
-                Check(o.Key is null || o.Key.Length > 0, "empty key");
-                Check(o.Family is null or AddressFamily.InterNetwork or AddressFamily.InterNetworkV6, $"family {o.Family}");
-                CheckSeconds(o.PunchTimeout, allowZero: false, "punch timeout");
-                CheckSeconds(o.WaitTimeout, allowZero: false, "wait timeout");
-                switch (o.Forward)
-                {
-                    case null:
-                        break;
-                    case ListenForward listen:
-                        Check(o.Mode == RelayMode.Both, "a forward with -s or -r");
-                        Check(listen.Port is >= 0 and <= 65535, $"listen port {listen.Port}");
-                        break;
-                    case ConnectForward connect:
-                        Check(o.Mode == RelayMode.Both, "a forward with -s or -r");
-                        Check(connect.Host.Length > 0 && connect.Port is >= 1 and <= 65535, $"connect {connect}");
-                        break;
-                    default:
-                        throw new InvariantException($"unknown forward {o.Forward}");
-                }
-                break;
+                Check(result.Options is not null && result.Error is null, "run without options");
+                return result.Options;
             default:
                 throw new InvariantException($"unknown action {result.Action}");
         }
