@@ -7,7 +7,11 @@ using Punchhole.Tests.Support;
 
 namespace Punchhole.Tests.Load;
 
-/// <summary>The load tool's scenarios, small and bounded, against a real server (or a wrong one) on loopback.</summary>
+/// <summary>
+/// The load tool's scenarios, small and bounded, against a real server (or a wrong one) on loopback.
+/// They run alone, after the parallel tests: bursts of load would otherwise skew the timing of others.
+/// </summary>
+[Collection(LoadCollection.Name)]
 public class LoadScenarioTests
 {
     private static LoadOptions Options(Scenario scenario, int port) => new()
@@ -93,12 +97,11 @@ public class LoadScenarioTests
     [Fact(Timeout = 30_000)]
     public async Task A_refused_connection_is_counted_as_refused()
     {
-        int port;
-        using (var probe = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0))
-        {
-            probe.Start();
-            port = ((IPEndPoint)probe.LocalEndpoint).Port;
-        }
+        // A port bound but not listening refuses connections, and stays ours while bound: a port
+        // merely found free could be taken meanwhile by a server another test starts.
+        using var bound = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        bound.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)bound.LocalEndPoint!).Port;
         using var run = Start(Options(Scenario.Constant, port) with { Concurrency = 2, Pairs = 6 });
 
         var report = await ConstantScenario.RunAsync(run);
