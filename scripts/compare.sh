@@ -4,7 +4,8 @@
 # Usage: scripts/compare.sh [ROUNDS=5] [HOLD_ROUNDS=3] [HOLD=9000]
 #   1. throughput and latency: -c 64 -n 20000 -S 4, ROUNDS rounds, servers alternating (compare-cpair.sh);
 #   2. hold: HOLD clients waiting at once on a fresh server, RSS growth per waiting client (hold-rss.sh);
-#   3. managed bytes tstun allocates per pairing in steady state (alloc-per-pairing.sh).
+#   3. managed bytes tstun allocates per pairing in steady state (alloc-per-pairing.sh);
+#   4. punchhole-load ramp (the rate where p99 passes 10 ms) and churn, once against each server.
 # Publishes artifacts/tstun/tstun first if it is missing (scripts/publish.sh needs lld and clang).
 # Env: OUT_DIR (default: a new temporary folder, printed at the end), SHARED_TOOLS (default ../shared/tools).
 set -euo pipefail
@@ -62,6 +63,33 @@ echo
 echo "== 3. managed allocations per pairing in tstun (steady state, 50000 pairings after 20000 to warm up)"
 scripts/alloc-per-pairing.sh 50000 > "$out/alloc.txt" 2>&1
 tail -1 "$out/alloc.txt"
+
+echo
+echo "== 4. punchhole-load ramp and churn, once against each server"
+# ramp: pairings started at 1000/s, +1000/s every 2 s, until p99 passes 10 ms (open loop).
+# churn: a fifth of the keys have no partner; tstun runs with --timeout 2 and must close them
+# with no reply; cpair has no timeout, so there they wait out --lonely-wait and count as timeouts.
+port=$((10000 + RANDOM % 20000))
+with_server() { # server scenario [punchhole-load options...]
+  local server=$1 scenario=$2; shift 2
+  local pid
+  case $server in
+    cpair) "$CPAIR" -p "$port" >/dev/null 2>&1 & pid=$! ;;
+    tstun) artifacts/tstun/tstun --port "$port" --stats-interval 0 --timeout 2 >/dev/null 2>&1 & pid=$! ;;
+  esac
+  for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+  sleep 0.2
+  "$PHLOAD" "$scenario" -p "$port" -S 4 --server-pid "$pid" "$@" --out "$out/$scenario.md" > "$out/$scenario-$server.txt" || true
+  kill -TERM $pid; wait $pid 2>/dev/null || true
+  port=$((port + 1))
+  echo "$server $(sed -n 's/^result //p' "$out/$scenario-$server.txt")"
+}
+for server in cpair tstun; do
+  with_server $server ramp --start-rate 1000 --step-rate 1000 --max-rate 20000 --step-seconds 2 --p99-ms 10 --max-in-flight 4000
+done | tee "$out/ramp-summary.txt"
+for server in cpair tstun; do
+  with_server $server churn -c 64 -n 20000 --unpaired-share 0.2 --lonely-wait 5 --max-lonely 4000
+done | tee "$out/churn-summary.txt"
 
 echo
 echo "== context, not measured by us"
