@@ -12,6 +12,8 @@ namespace Punchhole.Benchmarks.Benchmarks;
 /// first client of each pair and one with the second, so whichever comes second to a key takes
 /// the other out of the table and completes its wait. Every key meets on both threads, as two
 /// I/O threads of the server meet. Results are per pairing.
+/// When a signal lands between a waiter's check and its registration, the pooled completion runs
+/// the waiter's continuation on the thread pool instead of inline; the run waits for those too.
 /// </summary>
 [MemoryDiagnoser]
 public class TableHandoffTwoThreadsBenchmarks
@@ -57,7 +59,16 @@ public class TableHandoffTwoThreadsBenchmarks
 
     /// <summary>The per-bucket spin-locked table and the pooled completion of <see cref="RendezvousParty"/>.</summary>
     [Benchmark(OperationsPerInvoke = Pairs)]
-    public void PairingTableAndPooledCompletion() => _secondThread.Run(_tableFirstSide, _tableSecondSide);
+    public void PairingTableAndPooledCompletion()
+    {
+        _secondThread.Run(_tableFirstSide, _tableSecondSide);
+        // Every wait must have ended before its party arrives again (see InMemoryParty.Wait).
+        for (int i = 0; i < Pairs; i++)
+        {
+            _firsts[i].AwaitEnded();
+            _seconds[i].AwaitEnded();
+        }
+    }
 
     private void RunNaive(InMemoryParty[] side, Task<PeerAddress>[] results)
     {

@@ -111,21 +111,6 @@ public class AllocationBudgetTests
         });
     }
 
-    [Fact(Timeout = 20_000)]
-    public async Task A_wait_that_times_out_allocates_nothing()
-    {
-        var table = new PairingTable(Keys, KeyHasher.CreateRandom());
-        var waiter = new InMemoryParty(new PeerAddress(0, 0xFFFF_7F00_0001UL, 4000));
-        await AssertAllocatesNothing("ending a wait at its timeout", i =>
-        {
-            waiter.Arrive(SessionKey.Read(WireKey(i)));
-            table.PairOrWait(waiter, out _);
-            waiter.Wait();
-            Check(waiter.TryEndWait(waiter.Word, table, WaitEnd.TimedOut), "the wait ends");
-            Check(waiter.WaitEnded && waiter.Outcome.End == WaitEnd.TimedOut && table.Count == 0, "the waiter is told and removed");
-        });
-    }
-
     [Theory(Timeout = 20_000)]
     [InlineData("198.51.100.20", 35943)]
     [InlineData("::ffff:198.51.100.20", 35943)]
