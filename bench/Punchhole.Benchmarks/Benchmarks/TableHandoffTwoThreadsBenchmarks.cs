@@ -1,4 +1,5 @@
 using BenchmarkDotNet.Attributes;
+using BenchmarkDotNet.Configs;
 using Punchhole.Benchmarks.InMemory;
 using Punchhole.Benchmarks.Naive;
 using Punchhole.Benchmarks.Support;
@@ -8,17 +9,25 @@ using Punchhole.Server;
 namespace Punchhole.Benchmarks.Benchmarks;
 
 /// <summary>
-/// Handoffs with two threads racing: both walk the same <see cref="Pairs"/> keys, one with the
-/// first client of each pair and one with the second, so whichever comes second to a key takes
-/// the other out of the table and completes its wait. Every key meets on both threads, as two
-/// I/O threads of the server meet. Results are per pairing.
-/// When a signal lands between a waiter's check and its registration, the pooled completion runs
-/// the waiter's continuation on the thread pool instead of inline; the run waits for those too.
+/// Handoffs with two threads at once, <see cref="Pairs"/> per run, two ways (each with its own baseline):
+/// <list type="bullet">
+/// <item>split: both threads walk the same keys, one with the first client of each pair and one
+/// with the second, so whichever comes second to a key takes the other out of the table and
+/// completes its wait across threads, as two I/O threads of a server would;</item>
+/// <item>own: each thread pairs its own half of the keys, both clients of a pair on one thread:
+/// the table shared by two busy threads, with no handoff between them.</item>
+/// </list>
+/// Results are per pairing. In the split case a signal can land between a waiter's check and its
+/// registration; the pooled completion then runs the continuation on the thread pool instead of
+/// inline, and each run waits for those before its parties arrive again.
 /// </summary>
 [MemoryDiagnoser]
+[GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByCategory)]
+[CategoriesColumn]
 public class TableHandoffTwoThreadsBenchmarks
 {
     private const int Pairs = 4096;
+    private const string Split = "split", Own = "own";
 
     private readonly SessionKey[] _keys = new SessionKey[Pairs];
     private readonly InMemoryParty[] _firsts = new InMemoryParty[Pairs];
@@ -28,7 +37,8 @@ public class TableHandoffTwoThreadsBenchmarks
     private LockedWaiterTable _naive = null!;
     private PairingTable _table = null!;
     private SecondThread _secondThread = null!;
-    private Action _naiveFirstSide = null!, _naiveSecondSide = null!, _tableFirstSide = null!, _tableSecondSide = null!;
+    private Action _naiveFirsts0 = null!, _naiveSeconds0 = null!, _tableFirsts = null!, _tableSeconds = null!;
+    private Action _naiveLowHalf = null!, _naiveHighHalf = null!, _tableLowHalf = null!, _tableHighHalf = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -44,43 +54,63 @@ public class TableHandoffTwoThreadsBenchmarks
         _table = new PairingTable(Pairs, KeyHasher.CreateRandom());
         _secondThread = new SecondThread();
         // Made once, so no delegate is allocated inside a measurement.
-        _naiveFirstSide = () => RunNaive(_firsts, _naiveFirsts);
-        _naiveSecondSide = () => RunNaive(_seconds, _naiveSeconds);
-        _tableFirstSide = () => RunTable(_firsts);
-        _tableSecondSide = () => RunTable(_seconds);
+        _naiveFirsts0 = () => ArriveNaive(_firsts, _naiveFirsts, 0, Pairs);
+        _naiveSeconds0 = () => ArriveNaive(_seconds, _naiveSeconds, 0, Pairs);
+        _tableFirsts = () => ArriveTable(_firsts, 0, Pairs);
+        _tableSeconds = () => ArriveTable(_seconds, 0, Pairs);
+        _naiveLowHalf = () => PairNaive(0, Pairs / 2);
+        _naiveHighHalf = () => PairNaive(Pairs / 2, Pairs);
+        _tableLowHalf = () => PairTable(0, Pairs / 2);
+        _tableHighHalf = () => PairTable(Pairs / 2, Pairs);
     }
 
     [GlobalCleanup]
     public void Cleanup() => _secondThread.Dispose();
 
-    /// <summary>Dictionary behind one lock, and a new TaskCompletionSource for every waiter.</summary>
+    /// <summary>Dictionary behind one lock, and a new TaskCompletionSource for every waiter, which awaits it.</summary>
     [Benchmark(Baseline = true, OperationsPerInvoke = Pairs)]
-    public void LockedDictionaryAndNewCompletion() => _secondThread.Run(_naiveFirstSide, _naiveSecondSide);
+    [BenchmarkCategory(Split)]
+    public void SplitLockedDictionaryAndNewCompletion() => _secondThread.Run(_naiveFirsts0, _naiveSeconds0);
 
     /// <summary>The per-bucket spin-locked table and the pooled completion of <see cref="RendezvousParty"/>.</summary>
     [Benchmark(OperationsPerInvoke = Pairs)]
-    public void PairingTableAndPooledCompletion()
+    [BenchmarkCategory(Split)]
+    public void SplitPairingTableAndPooledCompletion()
     {
-        _secondThread.Run(_tableFirstSide, _tableSecondSide);
-        // Every wait must have ended before its party arrives again (see InMemoryParty.Wait).
-        for (int i = 0; i < Pairs; i++)
+        _secondThread.Run(_tableFirsts, _tableSeconds);
+        AwaitEveryWait();
+    }
+
+    [Benchmark(Baseline = true, OperationsPerInvoke = Pairs)]
+    [BenchmarkCategory(Own)]
+    public void OwnLockedDictionaryAndNewCompletion() => _secondThread.Run(_naiveLowHalf, _naiveHighHalf);
+
+    [Benchmark(OperationsPerInvoke = Pairs)]
+    [BenchmarkCategory(Own)]
+    public void OwnPairingTableAndPooledCompletion()
+    {
+        _secondThread.Run(_tableLowHalf, _tableHighHalf);
+        AwaitEveryWait();
+    }
+
+    private void ArriveNaive(InMemoryParty[] side, Task<PeerAddress>[] results, int from, int to)
+    {
+        for (int i = from; i < to; i++)
         {
-            _firsts[i].AwaitEnded();
-            _seconds[i].AwaitEnded();
+            var partner = _naive.PairOrWait(_keys[i], side[i].Address);
+            results[i] = partner.IsCompleted ? partner : NaiveWaiter.AwaitPartnerAsync(partner);
         }
     }
 
-    private void RunNaive(InMemoryParty[] side, Task<PeerAddress>[] results)
+    private void PairNaive(int from, int to)
     {
-        for (int i = 0; i < Pairs; i++)
-        {
-            results[i] = _naive.PairOrWait(_keys[i], side[i].Address);
-        }
+        ArriveNaive(_firsts, _naiveFirsts, from, to);
+        ArriveNaive(_seconds, _naiveSeconds, from, to);
     }
 
-    private void RunTable(InMemoryParty[] side)
+    private void ArriveTable(InMemoryParty[] side, int from, int to)
     {
-        for (int i = 0; i < Pairs; i++)
+        for (int i = from; i < to; i++)
         {
             var party = side[i];
             party.Arrive(_keys[i]);
@@ -92,6 +122,22 @@ public class TableHandoffTwoThreadsBenchmarks
             {
                 party.Wait();
             }
+        }
+    }
+
+    private void PairTable(int from, int to)
+    {
+        ArriveTable(_firsts, from, to);
+        ArriveTable(_seconds, from, to);
+    }
+
+    /// <summary>Every wait must have ended before its party arrives again (see InMemoryParty.Wait).</summary>
+    private void AwaitEveryWait()
+    {
+        for (int i = 0; i < Pairs; i++)
+        {
+            _firsts[i].AwaitEnded();
+            _seconds[i].AwaitEnded();
         }
     }
 }
