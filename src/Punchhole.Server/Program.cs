@@ -1,21 +1,12 @@
 using System.Net.Sockets;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using Punchhole.Protocol;
 using Punchhole.Server;
 
 var parsed = ServerCommandLine.Parse(args);
-switch (parsed.Action)
+if (parsed.Respond("tstun", ServerCommandLine.Usage, Console.Out, Console.Error) is int exitCode)
 {
-    case CommandLineAction.Help:
-        Console.Out.Write(ServerCommandLine.Usage);
-        return 0;
-    case CommandLineAction.Version:
-        Console.Out.WriteLine($"tstun {typeof(RendezvousServer).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "?"}");
-        return 0;
-    case CommandLineAction.Error:
-        Console.Error.WriteLine($"tstun: {parsed.Error} (try --help)");
-        return 2;
+    return exitCode;
 }
 
 var options = parsed.Options!;
@@ -28,16 +19,6 @@ SetDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", options.IoThreads.ToString(
 var log = new ServerLog(Console.Error, options.Verbose);
 long openFiles = OpenFileLimit.RaiseToHardLimit();
 using var server = new RendezvousServer(options, log, openFiles);
-try
-{
-    server.Start();
-}
-catch (SocketException e)
-{
-    log.Info($"cannot listen on {(options.Bind?.ToString() ?? "[::]")}:{options.Port}: {e.Message}");
-    return 1;
-}
-
 using var stop = new ManualResetEventSlim();
 void OnStop(PosixSignalContext context)
 {
@@ -54,6 +35,17 @@ using var onUsr1 = PosixSignalRegistration.Create((PosixSignal)10, context =>
     context.Cancel = true;
     log.Info(server.Summary());
 });
+
+// Handlers first: a signal that arrives once "listening" is logged must find them in place.
+try
+{
+    server.Start();
+}
+catch (SocketException e)
+{
+    log.Info($"cannot listen on {(options.Bind?.ToString() ?? "[::]")}:{options.Port}: {e.Message}");
+    return 1;
+}
 
 stop.Wait();
 server.Stop();

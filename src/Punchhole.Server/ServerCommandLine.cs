@@ -1,5 +1,5 @@
-using System.Globalization;
 using System.Net;
+using Punchhole.Protocol.CommandLine;
 
 namespace Punchhole.Server;
 
@@ -29,140 +29,91 @@ internal static class ServerCommandLine
         Signals: SIGTERM/SIGINT stop the server; SIGUSR1 logs the counters now.
         """;
 
-    public static CommandLineResult Parse(IReadOnlyList<string> args)
+    private static readonly OptionReader Reader = new(
+        shortFlags: "hv",
+        shortWithValue: "pbtk",
+        longFlags: ["help", "version", "verbose"],
+        longWithValue: ["port", "bind", "timeout", "key-timeout", "stats-interval", "max-waiting",
+            "max-connections", "defer-accept", "io-threads", "max-per-ip"]);
+
+    public static ParsedCommandLine<ServerOptions> Parse(IReadOnlyList<string> args)
     {
-        var options = new ServerOptions();
-        for (int i = 0; i < args.Count; i++)
+        if (!Reader.TryRead(args, out var items, out string? error))
         {
-            string arg = args[i];
-            string name = arg;
-            string? inlineValue = null;
-            int equals = arg.IndexOf('=', StringComparison.Ordinal);
-            if (arg.StartsWith("--", StringComparison.Ordinal) && equals > 0)
+            return ParsedCommandLine<ServerOptions>.Fail(error!);
+        }
+        var options = new ServerOptions();
+        foreach (var item in items)
+        {
+            if (item.IsPositional)
             {
-                name = arg[..equals];
-                inlineValue = arg[(equals + 1)..];
+                return ParsedCommandLine<ServerOptions>.Fail($"unexpected argument '{item.Value}'");
             }
-
-            string? error = null;
-            string Value()
-            {
-                if (inlineValue is not null)
-                {
-                    return inlineValue;
-                }
-                if (i + 1 < args.Count)
-                {
-                    return args[++i];
-                }
-                error = $"option {name} needs a value";
-                return "";
-            }
-
+            string name = item.Name!;
+            string value = item.Value ?? "";
+            int number = 0;
+            TimeSpan seconds = default;
+            bool ok = true;
             switch (name)
             {
                 case "-h" or "--help":
-                    return CommandLineResult.ShowHelp();
+                    return ParsedCommandLine<ServerOptions>.ShowHelp();
                 case "--version":
-                    return CommandLineResult.ShowVersion();
+                    return ParsedCommandLine<ServerOptions>.ShowVersion();
                 case "-v" or "--verbose":
                     options = options with { Verbose = true };
                     break;
                 case "-p" or "--port":
-                    options = options with { Port = Integer(name, Value(), 0, 65535, ref error) };
+                    ok = OptionValue.TryPort(name, value, allowZero: true, out number, out error);
+                    options = options with { Port = number };
                     break;
                 case "-b" or "--bind":
-                    string text = Value();
-                    if (IPAddress.TryParse(text.Trim('[', ']'), out var bind))
-                    {
-                        options = options with { Bind = bind };
-                    }
-                    else
-                    {
-                        error ??= $"{name}: '{text}' is not an IP address";
-                    }
+                    ok = IPAddress.TryParse(value.Trim('[', ']'), out var bind);
+                    error = ok ? null : $"{name}: '{value}' is not an IP address";
+                    options = options with { Bind = bind };
                     break;
                 case "-t" or "--timeout":
-                    options = options with { WaitTimeout = Seconds(name, Value(), allowZero: false, ref error) };
+                    ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
+                    options = options with { WaitTimeout = seconds };
                     break;
                 case "-k" or "--key-timeout":
-                    options = options with { KeyTimeout = Seconds(name, Value(), allowZero: false, ref error) };
+                    ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
+                    options = options with { KeyTimeout = seconds };
                     break;
                 case "--stats-interval":
-                    options = options with { StatsInterval = Seconds(name, Value(), allowZero: true, ref error) };
-                    break;
-                case "--max-waiting":
-                    options = options with { MaxWaiting = Integer(name, Value(), 1, 1 << 24, ref error) };
-                    break;
-                case "--max-connections":
-                    options = options with { MaxConnections = Integer(name, Value(), 1, int.MaxValue, ref error) };
+                    ok = OptionValue.TrySeconds(name, value, allowZero: true, out seconds, out error);
+                    options = options with { StatsInterval = seconds };
                     break;
                 case "--defer-accept":
-                    options = options with { DeferAccept = Seconds(name, Value(), allowZero: true, ref error) };
+                    ok = OptionValue.TrySeconds(name, value, allowZero: true, out seconds, out error);
+                    options = options with { DeferAccept = seconds };
+                    break;
+                case "--max-waiting":
+                    ok = OptionValue.TryInteger(name, value, 1, 1 << 24, out number, out error);
+                    options = options with { MaxWaiting = number };
+                    break;
+                case "--max-connections":
+                    ok = OptionValue.TryInteger(name, value, 1, int.MaxValue, out number, out error);
+                    options = options with { MaxConnections = number };
                     break;
                 case "--io-threads":
-                    options = options with { IoThreads = Integer(name, Value(), 1, 256, ref error) };
+                    ok = OptionValue.TryInteger(name, value, 1, 256, out number, out error);
+                    options = options with { IoThreads = number };
                     break;
                 case "--max-per-ip":
-                    options = options with { MaxPerIp = Integer(name, Value(), 0, int.MaxValue, ref error) };
+                    ok = OptionValue.TryInteger(name, value, 0, int.MaxValue, out number, out error);
+                    options = options with { MaxPerIp = number };
                     break;
                 default:
-                    error = arg.StartsWith('-') ? $"unknown option '{arg}'" : $"unexpected argument '{arg}'";
+                    ok = false;
+                    error = $"unhandled option '{name}'";
                     break;
             }
-            if (error is not null)
+            if (!ok)
             {
-                return CommandLineResult.Fail(error);
+                return ParsedCommandLine<ServerOptions>.Fail(error!);
             }
         }
-        return CommandLineResult.Run(options);
+        return ParsedCommandLine<ServerOptions>.Run(options);
     }
-
-    private static int Integer(string name, string text, int min, int max, ref string? error)
-    {
-        if (error is not null)
-        {
-            return 0;
-        }
-        if (!int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out int value) || value < min || value > max)
-        {
-            error = $"{name}: '{text}' is not a whole number from {min} to {max}";
-        }
-        return value;
-    }
-
-    private static TimeSpan Seconds(string name, string text, bool allowZero, ref string? error)
-    {
-        if (error is not null)
-        {
-            return TimeSpan.Zero;
-        }
-        if (!double.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out double seconds)
-            || seconds > 86_400 || (!allowZero && seconds <= 0) || seconds < 0)
-        {
-            error = $"{name}: '{text}' is not a number of seconds{(allowZero ? "" : " above 0")} (at most 86400)";
-            return TimeSpan.Zero;
-        }
-        return TimeSpan.FromSeconds(seconds);
-    }
-}
-
-/// <summary>What the command line asks for.</summary>
-internal sealed record CommandLineResult(CommandLineAction Action, ServerOptions? Options, string? Error)
-{
-    public static CommandLineResult Run(ServerOptions options) => new(CommandLineAction.Run, options, null);
-
-    public static CommandLineResult ShowHelp() => new(CommandLineAction.Help, null, null);
-
-    public static CommandLineResult ShowVersion() => new(CommandLineAction.Version, null, null);
-
-    public static CommandLineResult Fail(string error) => new(CommandLineAction.Error, null, error);
-}
-
-internal enum CommandLineAction
-{
-    Run,
-    Help,
-    Version,
-    Error,
 }

@@ -8,10 +8,12 @@ public class StaticBinaryTests
 {
     private const long EightMiB = 8L * 1024 * 1024;
 
-    [SkippableFact(Timeout = 30_000)]
-    public async Task Tstun_is_a_static_executable_of_at_most_8_MiB()
+    [SkippableTheory(Timeout = 30_000)]
+    [InlineData("tstun/tstun")]
+    [InlineData("punchhole/punchhole")]
+    public async Task Each_program_is_a_static_executable_of_at_most_8_MiB(string artifact)
     {
-        string binary = RepositoryPaths.RequireArtifact("tstun/tstun");
+        string binary = RepositoryPaths.RequireArtifact(artifact);
         Assert.InRange(new FileInfo(binary).Length, 1, EightMiB);
         string description = await DescribeAsync(binary);
         Assert.Contains("static", description, StringComparison.Ordinal);
@@ -23,29 +25,33 @@ public class StaticBinaryTests
     {
         string binary = RepositoryPaths.RequireArtifact("tstun/tstun");
         RepositoryPaths.RequireRoot("chroot");
-        string root = Directory.CreateTempSubdirectory("tstun-root-").FullName;
-        try
-        {
-            File.Copy(binary, Path.Combine(root, "tstun"));
-            Assert.Equal(["tstun"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
-            using var server = ServerProcess.StartIn(root, "/tstun", "--port", "0", "--bind", "127.0.0.1");
-            var endPoint = await server.WaitUntilListeningAsync();
+        using var root = new EmptyRoot(binary);
+        using var server = ServerProcess.StartIn(root.Path, root.Executable, "--port", "0", "--bind", "127.0.0.1");
+        var endPoint = await server.WaitUntilListeningAsync();
 
-            var key = RendezvousClient.NewKey();
-            using var a = await RendezvousClient.ConnectAsync(endPoint);
-            using var b = await RendezvousClient.ConnectAsync(endPoint);
-            await a.SendKeyAsync(key);
-            await b.SendKeyAsync(key);
-            Assert.Equal($"127.0.0.1 {b.LocalEndPoint.Port}", await a.ReadToEndAsync());
-            Assert.Equal($"127.0.0.1 {a.LocalEndPoint.Port}", await b.ReadToEndAsync());
+        var key = RendezvousClient.NewKey();
+        using var a = await RendezvousClient.ConnectAsync(endPoint);
+        using var b = await RendezvousClient.ConnectAsync(endPoint);
+        await a.SendKeyAsync(key);
+        await b.SendKeyAsync(key);
+        Assert.Equal($"127.0.0.1 {b.LocalEndPoint.Port}", await a.ReadToEndAsync());
+        Assert.Equal($"127.0.0.1 {a.LocalEndPoint.Port}", await b.ReadToEndAsync());
 
-            server.Signal(15);
-            Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(5)));
-        }
-        finally
-        {
-            Directory.Delete(root, recursive: true);
-        }
+        server.Signal(15);
+        Assert.Equal(0, await server.WaitForExitAsync(TimeSpan.FromSeconds(5)));
+    }
+
+    [SkippableFact(Timeout = 30_000)]
+    public async Task Punchhole_runs_inside_an_empty_root_and_shows_its_help()
+    {
+        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
+        RepositoryPaths.RequireRoot("chroot");
+        using var root = new EmptyRoot(binary);
+        using var client = ChildProcess.Start("chroot", root.Path, root.Executable, "-h");
+        var help = new StreamReader(client.Output).ReadToEndAsync();
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.StartsWith("Usage: punchhole", await help, StringComparison.Ordinal);
+        Assert.Contains("-L, --listen", await help, StringComparison.Ordinal);
     }
 
     internal static async Task<string> DescribeAsync(string binary)
@@ -55,5 +61,24 @@ public class StaticBinaryTests
         string output = await file.StandardOutput.ReadToEndAsync();
         await file.WaitForExitAsync();
         return output;
+    }
+
+    /// <summary>A temporary root holding nothing but one executable, removed afterwards.</summary>
+    private sealed class EmptyRoot : IDisposable
+    {
+        public EmptyRoot(string binary)
+        {
+            Path = Directory.CreateTempSubdirectory("punchhole-root-").FullName;
+            Executable = "/" + System.IO.Path.GetFileName(binary);
+            File.Copy(binary, Path + Executable);
+            Assert.Single(Directory.GetFileSystemEntries(Path));
+        }
+
+        public string Path { get; }
+
+        /// <summary>The binary's path inside the root.</summary>
+        public string Executable { get; }
+
+        public void Dispose() => Directory.Delete(Path, recursive: true);
     }
 }

@@ -1,0 +1,197 @@
+using System.Net;
+using System.Net.Sockets;
+using Punchhole.Protocol.CommandLine;
+
+namespace Punchhole.Client;
+
+/// <summary>
+/// Parses punchhole's command line: the original client's getopt options unchanged
+/// (<c>-46hsr -T host -P port -H bind [KEY]</c>, bundled as in <c>-4sT host KEY</c>) plus long
+/// options and port forwarding. Errors are one line for the user, never an exception.
+/// </summary>
+internal static class ClientCommandLine
+{
+    public const string Usage = """
+        Usage: punchhole <-4|-6> -T TSTUN_HOST [-P TSTUN_PORT] [-H BIND_ADDR] [-s|-r] [options] [KEY]
+        Reach a peer behind a NAT or firewall over TCP: both sides run punchhole with the same KEY
+        and the same T-STUN server; data flows between stdin/stdout and the peer, like ncat.
+        KEY: the pairing phrase. One is generated and printed if not given.
+
+          -4, --ipv4                 use IPv4           -6, --ipv6    use IPv6
+          -T, --tstun HOST           T-STUN server host (required)
+          -P, --tstun-port PORT      T-STUN server port (default 3477)
+          -H, --bind ADDR            bind to this local address
+          -s, --send-only            send only (stdin -> peer)
+          -r, --receive-only         receive only (peer -> stdout)
+          -L, --listen [BIND:]PORT   forward: listen on BIND:PORT (default 127.0.0.1) and relay the
+                                     first connection accepted there over the punched connection
+          -R, --connect HOST:PORT    forward: connect to the service at HOST:PORT and relay it
+              --punch-timeout S      keep trying the simultaneous open for S seconds (default 10)
+              --wait-timeout S       wait at most S seconds for the peer at the server (default 60)
+          -v, --verbose              report every attempt
+          -h, --help                 show this help
+              --version              show the version
+
+        SSH to a host behind a NAT, no other tool needed:
+          there:  punchhole -4T tstun.example.org -R localhost:22 KEY
+          here:   punchhole -4T tstun.example.org -L 2222 KEY   then   ssh -p 2222 localhost
+        Exit status: 0 when both directions finished, 1 when the connection failed, 2 for bad usage.
+        """;
+
+    private static readonly OptionReader Reader = new(
+        shortFlags: "46hsrv",
+        shortWithValue: "TPHLR",
+        longFlags: ["ipv4", "ipv6", "help", "version", "send-only", "receive-only", "verbose"],
+        longWithValue: ["tstun", "tstun-port", "bind", "listen", "connect", "punch-timeout", "wait-timeout"]);
+
+    public static ParsedCommandLine<ClientOptions> Parse(IReadOnlyList<string> args)
+    {
+        if (!Reader.TryRead(args, out var items, out string? error))
+        {
+            return ParsedCommandLine<ClientOptions>.Fail(error!);
+        }
+        var options = new ClientOptions();
+        bool sawKey = false;
+        foreach (var item in items)
+        {
+            if (item.IsPositional)
+            {
+                if (sawKey)
+                {
+                    return ParsedCommandLine<ClientOptions>.Fail($"unexpected argument '{item.Value}': only one KEY is allowed");
+                }
+                sawKey = true;
+                options = options with { Key = item.Value };
+                continue;
+            }
+            string name = item.Name!;
+            string value = item.Value ?? "";
+            switch (name)
+            {
+                case "-h" or "--help":
+                    return ParsedCommandLine<ClientOptions>.ShowHelp();
+                case "--version":
+                    return ParsedCommandLine<ClientOptions>.ShowVersion();
+                case "-4" or "--ipv4" or "-6" or "--ipv6":
+                    var family = name is "-4" or "--ipv4" ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6;
+                    if (options.Family is { } chosen && chosen != family)
+                    {
+                        return ParsedCommandLine<ClientOptions>.Fail("-4 and -6 exclude each other");
+                    }
+                    options = options with { Family = family };
+                    break;
+                case "-s" or "--send-only" or "-r" or "--receive-only":
+                    var mode = name is "-s" or "--send-only" ? RelayMode.SendOnly : RelayMode.ReceiveOnly;
+                    if (options.Mode != RelayMode.Both && options.Mode != mode)
+                    {
+                        return ParsedCommandLine<ClientOptions>.Fail("-s and -r exclude each other");
+                    }
+                    options = options with { Mode = mode };
+                    break;
+                case "-v" or "--verbose":
+                    options = options with { Verbose = true };
+                    break;
+                case "-T" or "--tstun":
+                    if (value.Length == 0)
+                    {
+                        return ParsedCommandLine<ClientOptions>.Fail($"{name}: the T-STUN host is empty");
+                    }
+                    options = options with { ServerHost = value.Trim('[', ']') };
+                    break;
+                case "-P" or "--tstun-port":
+                    if (!OptionValue.TryPort(name, value, allowZero: false, out int port, out error))
+                    {
+                        return ParsedCommandLine<ClientOptions>.Fail(error!);
+                    }
+                    options = options with { ServerPort = port };
+                    break;
+                case "-H" or "--bind":
+                    if (!IPAddress.TryParse(value.Trim('[', ']'), out var bind))
+                    {
+                        return ParsedCommandLine<ClientOptions>.Fail($"{name}: '{value}' is not an IP address");
+                    }
+                    options = options with { Bind = bind };
+                    break;
+                case "-L" or "--listen" or "-R" or "--connect":
+                    if (options.Forward is not null)
+                    {
+                        return ParsedCommandLine<ClientOptions>.Fail("only one of -L and -R, once");
+                    }
+                    Forward? forward = name is "-L" or "--listen" ? ParseListen(name, value, out error) : ParseConnect(name, value, out error);
+                    if (forward is null)
+                    {
+                        return ParsedCommandLine<ClientOptions>.Fail(error!);
+                    }
+                    options = options with { Forward = forward };
+                    break;
+                case "--punch-timeout" or "--wait-timeout":
+                    if (!OptionValue.TrySeconds(name, value, allowZero: false, out var seconds, out error))
+                    {
+                        return ParsedCommandLine<ClientOptions>.Fail(error!);
+                    }
+                    options = name == "--punch-timeout" ? options with { PunchTimeout = seconds } : options with { WaitTimeout = seconds };
+                    break;
+                default:
+                    return ParsedCommandLine<ClientOptions>.Fail($"unhandled option '{name}'");
+            }
+        }
+        if (options.ServerHost.Length == 0)
+        {
+            return ParsedCommandLine<ClientOptions>.Fail("-T TSTUN_HOST is required");
+        }
+        if (options.Forward is not null && options.Mode != RelayMode.Both)
+        {
+            return ParsedCommandLine<ClientOptions>.Fail("-s and -r relay stdin/stdout; they cannot be combined with -L or -R");
+        }
+        if (options.Key is { Length: 0 })
+        {
+            return ParsedCommandLine<ClientOptions>.Fail("KEY is empty");
+        }
+        return ParsedCommandLine<ClientOptions>.Run(options);
+    }
+
+    /// <summary>[BIND:]PORT with BIND an IP address, possibly in brackets; loopback by default, as ssh -L.</summary>
+    private static ListenForward? ParseListen(string name, string text, out string? error)
+    {
+        var (host, portText) = SplitHostPort(text);
+        var bind = IPAddress.Loopback;
+        if (host is not null && !IPAddress.TryParse(host, out bind))
+        {
+            error = $"{name}: '{host}' is not an IP address (use {name} [BIND:]PORT)";
+            return null;
+        }
+        // Port 0 lets the system pick one; the chosen port is logged.
+        return OptionValue.TryPort(name, portText, allowZero: true, out int port, out error)
+            ? new ListenForward(bind!, port)
+            : null;
+    }
+
+    /// <summary>HOST:PORT, with HOST a name or an IP address, possibly in brackets.</summary>
+    private static ConnectForward? ParseConnect(string name, string text, out string? error)
+    {
+        var (host, portText) = SplitHostPort(text);
+        if (string.IsNullOrEmpty(host))
+        {
+            error = $"{name}: '{text}' is not HOST:PORT";
+            return null;
+        }
+        return OptionValue.TryPort(name, portText, allowZero: false, out int port, out error)
+            ? new ConnectForward(host, port)
+            : null;
+    }
+
+    private static (string? Host, string Port) SplitHostPort(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon < 0)
+        {
+            return (null, text);
+        }
+        string host = text[..colon];
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+        return (host, text[(colon + 1)..]);
+    }
+}

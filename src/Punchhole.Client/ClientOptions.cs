@@ -1,0 +1,64 @@
+using System.Net;
+using System.Net.Sockets;
+using Punchhole.Protocol;
+
+namespace Punchhole.Client;
+
+/// <summary>Which way data flows over the punched connection.</summary>
+internal enum RelayMode
+{
+    /// <summary>stdin to the peer and the peer to stdout (the default).</summary>
+    Both,
+
+    /// <summary>-s: stdin to the peer only.</summary>
+    SendOnly,
+
+    /// <summary>-r: the peer to stdout only.</summary>
+    ReceiveOnly,
+}
+
+/// <summary>A local TCP endpoint the punched connection is joined to instead of stdin/stdout.</summary>
+internal abstract record Forward;
+
+/// <summary>-L [BIND:]PORT: listen here and relay the first connection accepted.</summary>
+internal sealed record ListenForward(IPAddress Bind, int Port) : Forward
+{
+    public override string ToString() => new IPEndPoint(Bind, Port).ToString();
+}
+
+/// <summary>-R HOST:PORT: connect to this service once the hole is punched and relay it.</summary>
+internal sealed record ConnectForward(string Host, int Port) : Forward
+{
+    public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+}
+
+/// <summary>Everything the command line decides.</summary>
+internal sealed record ClientOptions
+{
+    /// <summary>-4 or -6; null lets the server's address decide.</summary>
+    public AddressFamily? Family { get; init; }
+
+    /// <summary>-T: the T-STUN server's host name or address.</summary>
+    public string ServerHost { get; init; } = "";
+
+    /// <summary>-P: the T-STUN server's port.</summary>
+    public int ServerPort { get; init; } = TStun.DefaultPort;
+
+    /// <summary>-H: the local address to bind; null for any.</summary>
+    public IPAddress? Bind { get; init; }
+
+    public RelayMode Mode { get; init; } = RelayMode.Both;
+
+    /// <summary>The pairing phrase; null means generate one and print it.</summary>
+    public string? Key { get; init; }
+
+    /// <summary>How long to keep trying the simultaneous open.</summary>
+    public TimeSpan PunchTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>How long to wait at the T-STUN server for the partner (the server gives up at 30 s).</summary>
+    public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    public Forward? Forward { get; init; }
+
+    public bool Verbose { get; init; }
+}

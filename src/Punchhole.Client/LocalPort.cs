@@ -1,0 +1,68 @@
+using System.Net;
+using System.Net.Sockets;
+
+namespace Punchhole.Client;
+
+/// <summary>
+/// The one local port everything uses: the T-STUN request and every punch attempt bind it, so the
+/// NAT mapping the server observed is the one the peer aims at. A bound, idle socket holds it
+/// between attempts so no other program takes it.
+/// </summary>
+internal sealed class LocalPort : IDisposable
+{
+    private readonly Socket _holder;
+
+    private LocalPort(Socket holder)
+    {
+        _holder = holder;
+        EndPoint = (IPEndPoint)holder.LocalEndPoint!;
+    }
+
+    public IPEndPoint EndPoint { get; }
+
+    public static LocalPort Reserve(IPAddress? bind, AddressFamily family)
+    {
+        var address = bind ?? (family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any);
+        if (address.AddressFamily != family)
+        {
+            throw new ClientFailure($"the bind address {address} is not {(family == AddressFamily.InterNetwork ? "IPv4 (-4)" : "IPv6 (-6)")}");
+        }
+        try
+        {
+            return new LocalPort(NewSocket(new IPEndPoint(address, 0)));
+        }
+        catch (SocketException e)
+        {
+            throw new ClientFailure($"cannot bind {address}: {e.Message}");
+        }
+    }
+
+    /// <summary>A TCP socket bound to <paramref name="local"/>, sharing it through SO_REUSEADDR as the original does.</summary>
+    public static Socket NewSocket(IPEndPoint local)
+    {
+        var socket = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            if (local.AddressFamily == AddressFamily.InterNetworkV6)
+            {
+                socket.DualMode = false;
+            }
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            socket.NoDelay = true;
+            socket.Bind(local);
+            return socket;
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Starts listening on the port, so a peer SYN that finds no SYN of ours in flight is accepted, not reset.</summary>
+    public void Listen() => _holder.Listen(4);
+
+    public ValueTask<Socket> AcceptAsync(CancellationToken cancel) => _holder.AcceptAsync(cancel);
+
+    public void Dispose() => _holder.Dispose();
+}

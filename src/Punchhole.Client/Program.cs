@@ -1,0 +1,28 @@
+using System.Net.Sockets;
+using Punchhole.Client;
+
+var parsed = ClientCommandLine.Parse(args);
+if (parsed.Respond("punchhole", ClientCommandLine.Usage, Console.Out, Console.Error) is int exitCode)
+{
+    return exitCode;
+}
+
+var options = parsed.Options!;
+var log = new ClientLog(Console.Error, options.Verbose);
+using var input = Console.OpenStandardInput();
+using var output = Console.OpenStandardOutput();
+try
+{
+    await new PunchholeSession(options, log, input, output).RunAsync();
+    return 0;
+}
+catch (ClientFailure e)
+{
+    log.Info(e.Message);
+    return 1;
+}
+catch (Exception e) when (e is IOException or SocketException)
+{
+    log.Info($"the connection to the peer failed: {(e.InnerException as SocketException)?.Message ?? e.Message}");
+    return 1;
+}
