@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Net;
+using Punchhole.Protocol.CommandLine;
 
 namespace Punchhole.Load;
 
@@ -7,7 +8,7 @@ namespace Punchhole.Load;
 internal static class LoadCommandLine
 {
     public const string Usage = """
-        usage: punchhole-load SCENARIO [options]
+        Usage: punchhole-load SCENARIO [options]
         A T-STUN load generator for a server on loopback. Every reply is checked to name the
         partner's real address. Prints a report, and a last line "result key=value ...".
 
@@ -25,7 +26,8 @@ internal static class LoadCommandLine
               --server-pid PID     report this process's RSS and CPU (from /proc)
               --out FILE           append the results to FILE: CSV if it ends in .csv, else Markdown
               --warmup N           pairings run first and not counted, for the JIT (default 200; hold: 0)
-          -h, --help
+          -h, --help               show this help
+              --version            show the version
         constant, churn:
           -c, --concurrency C      pairings in flight (default 64)
           -n, --pairs N            stop after N pairings (default 20000)
@@ -49,82 +51,92 @@ internal static class LoadCommandLine
 
         """;
 
-    /// <summary>The options, or null with <paramref name="error"/> set (null error and null options: help).</summary>
-    public static LoadOptions? Parse(string[] args, out string? error)
+    private static readonly OptionReader Reader = new(
+        shortFlags: "h",
+        shortWithValue: "apScndHP",
+        longFlags: ["help", "version", "child"],
+        longWithValue: ["target", "port", "sources", "timeout", "server-pid", "out", "warmup", "concurrency", "pairs",
+            "duration", "clients", "processes", "settle-ms", "start-rate", "step-rate", "max-rate", "step-seconds",
+            "p99-ms", "max-in-flight", "unpaired-share", "lonely-wait", "max-lonely"]);
+
+    /// <summary>The options, help, or a one-line error (the shared getopt-style reader splits the words).</summary>
+    public static ParsedCommandLine<LoadOptions> Parse(IReadOnlyList<string> args)
     {
-        error = null;
-        if (args.Length == 0 || args[0] is "-h" or "--help")
+        if (!Reader.TryRead(args, out var items, out string? error))
         {
-            error = args.Length == 0 ? "no scenario given" : null;
-            return null;
+            return ParsedCommandLine<LoadOptions>.Fail(error!);
         }
-        var options = new LoadOptions();
+        LoadOptions? options = null;
         try
         {
-            options = options with
+            foreach (var item in items)
             {
-                Scenario = args[0] switch
+                if (item.IsPositional)
                 {
-                    "constant" => Scenario.Constant,
-                    "hold" => Scenario.Hold,
-                    "ramp" => Scenario.Ramp,
-                    "churn" => Scenario.Churn,
-                    _ => throw new FormatException($"unknown scenario '{args[0]}'"),
-                },
-            };
-            for (int i = 1; i < args.Length; i++)
-            {
-                string name = args[i];
-                if (name is "-h" or "--help")
-                {
-                    return null;
-                }
-                if (name == "--child")
-                {
-                    options = options with { HoldChild = true };
+                    options = options is null
+                        ? new LoadOptions { Scenario = ParseScenario(item.Value!) }
+                        : throw new FormatException($"unexpected argument '{item.Value}'");
                     continue;
                 }
-                if (i + 1 >= args.Length)
+                string name = item.Name!;
+                string value = item.Value ?? "";
+                switch (name)
                 {
-                    throw new FormatException($"{name} needs a value");
+                    case "-h" or "--help":
+                        return ParsedCommandLine<LoadOptions>.ShowHelp();
+                    case "--version":
+                        return ParsedCommandLine<LoadOptions>.ShowVersion();
                 }
-                string value = args[++i];
+                var o = options ?? throw new FormatException($"name the scenario before {name}");
                 options = name switch
                 {
-                    "-a" or "--target" => options with { Target = ParseAddress(value) },
-                    "-p" or "--port" => options with { Port = Int(name, value, 1, 65535) },
-                    "-S" or "--sources" => options with { Sources = Int(name, value, 1, 254) },
-                    "--timeout" => options with { Timeout = Seconds(name, value, 0.1, 600) },
-                    "--server-pid" => options with { ServerPid = Int(name, value, 1, int.MaxValue) },
-                    "--out" => options with { OutFile = value },
-                    "--warmup" => options with { Warmup = Int(name, value, 0, 100_000) },
-                    "-c" or "--concurrency" => options with { Concurrency = Int(name, value, 1, 9000) },
-                    "-n" or "--pairs" => options with { Pairs = Int(name, value, 1, 100_000_000) },
-                    "-d" or "--duration" => options with { Duration = Seconds(name, value, 0.1, 3600) },
-                    "-H" or "--clients" => options with { Clients = Int(name, value, 1, 200_000) },
-                    "-P" or "--processes" => options with { Processes = Int(name, value, 1, 64) },
-                    "--settle-ms" => options with { Settle = TimeSpan.FromMilliseconds(Int(name, value, 0, 60_000)) },
-                    "--start-rate" => options with { StartRate = Int(name, value, 1, 1_000_000) },
-                    "--step-rate" => options with { StepRate = Int(name, value, 1, 1_000_000) },
-                    "--max-rate" => options with { MaxRate = Int(name, value, 1, 1_000_000) },
-                    "--step-seconds" => options with { StepDuration = Seconds(name, value, 0.1, 600) },
-                    "--p99-ms" => options with { P99ThresholdMs = Number(name, value, 0.001, 600_000) },
-                    "--max-in-flight" => options with { MaxInFlight = Int(name, value, 1, 9000) },
-                    "--unpaired-share" => options with { UnpairedShare = Number(name, value, 0, 0.9) },
-                    "--lonely-wait" => options with { LonelyWait = Seconds(name, value, 0.1, 600) },
-                    "--max-lonely" => options with { MaxLonely = Int(name, value, 1, 10_000) },
-                    _ => throw new FormatException($"unknown option '{name}'"),
+                    "--child" => o with { HoldChild = true },
+                    "-a" or "--target" => o with { Target = ParseAddress(value) },
+                    "-p" or "--port" => o with { Port = Int(name, value, 1, 65535) },
+                    "-S" or "--sources" => o with { Sources = Int(name, value, 1, 254) },
+                    "--timeout" => o with { Timeout = Seconds(name, value, 0.1, 600) },
+                    "--server-pid" => o with { ServerPid = Int(name, value, 1, int.MaxValue) },
+                    "--out" => o with { OutFile = value },
+                    "--warmup" => o with { Warmup = Int(name, value, 0, 100_000) },
+                    "-c" or "--concurrency" => o with { Concurrency = Int(name, value, 1, 9000) },
+                    "-n" or "--pairs" => o with { Pairs = Int(name, value, 1, 100_000_000) },
+                    "-d" or "--duration" => o with { Duration = Seconds(name, value, 0.1, 3600) },
+                    "-H" or "--clients" => o with { Clients = Int(name, value, 1, 200_000) },
+                    "-P" or "--processes" => o with { Processes = Int(name, value, 1, 64) },
+                    "--settle-ms" => o with { Settle = TimeSpan.FromMilliseconds(Int(name, value, 0, 60_000)) },
+                    "--start-rate" => o with { StartRate = Int(name, value, 1, 1_000_000) },
+                    "--step-rate" => o with { StepRate = Int(name, value, 1, 1_000_000) },
+                    "--max-rate" => o with { MaxRate = Int(name, value, 1, 1_000_000) },
+                    "--step-seconds" => o with { StepDuration = Seconds(name, value, 0.1, 600) },
+                    "--p99-ms" => o with { P99ThresholdMs = Number(name, value, 0.001, 600_000) },
+                    "--max-in-flight" => o with { MaxInFlight = Int(name, value, 1, 9000) },
+                    "--unpaired-share" => o with { UnpairedShare = Number(name, value, 0, 0.9) },
+                    "--lonely-wait" => o with { LonelyWait = Seconds(name, value, 0.1, 600) },
+                    "--max-lonely" => o with { MaxLonely = Int(name, value, 1, 10_000) },
+                    _ => throw new FormatException($"unhandled option '{name}'"),
                 };
             }
+            if (options is null)
+            {
+                throw new FormatException("no scenario given: constant, hold, ramp or churn");
+            }
             Validate(options);
-            return options;
+            return ParsedCommandLine<LoadOptions>.Run(options);
         }
         catch (FormatException e)
         {
-            error = e.Message;
-            return null;
+            return ParsedCommandLine<LoadOptions>.Fail(e.Message);
         }
     }
+
+    private static Scenario ParseScenario(string name) => name switch
+    {
+        "constant" => Scenario.Constant,
+        "hold" => Scenario.Hold,
+        "ramp" => Scenario.Ramp,
+        "churn" => Scenario.Churn,
+        _ => throw new FormatException($"unknown scenario '{name}': constant, hold, ramp or churn"),
+    };
 
     private static void Validate(LoadOptions options)
     {
@@ -161,14 +173,15 @@ internal static class LoadCommandLine
     }
 
     private static int Int(string name, string value, int min, int max) =>
-        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out int n) && n >= min && n <= max
-            ? n
-            : throw new FormatException($"{name} wants a whole number from {min} to {max}, not '{value}'");
+        OptionValue.TryInteger(name, value, min, max, out int n, out string? error) ? n : throw new FormatException(error);
 
     private static double Number(string name, string value, double min, double max) =>
         double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double x) && x >= min && x <= max
             ? x
             : throw new FormatException($"{name} wants a number from {min} to {max}, not '{value}'");
 
-    private static TimeSpan Seconds(string name, string value, double min, double max) => TimeSpan.FromSeconds(Number(name, value, min, max));
+    private static TimeSpan Seconds(string name, string value, double min, double max) =>
+        OptionValue.TrySeconds(name, value, allowZero: false, out var span, out string? error) && span.TotalSeconds >= min && span.TotalSeconds <= max
+            ? span
+            : throw new FormatException(error ?? $"{name}: '{value}' is not a number of seconds from {min} to {max}");
 }

@@ -3,17 +3,12 @@ using Punchhole.Load;
 using Punchhole.Load.Scenarios;
 using Punchhole.Protocol;
 
-var options = LoadCommandLine.Parse(args, out string? error);
-if (options is null)
+var parsed = LoadCommandLine.Parse(args);
+if (parsed.Respond("punchhole-load", LoadCommandLine.Usage, Console.Out, Console.Error) is int exitCode)
 {
-    if (error is null)
-    {
-        Console.Out.Write(LoadCommandLine.Usage);
-        return 0;
-    }
-    Console.Error.WriteLine($"punchhole-load: {error} (try --help)");
-    return 2;
+    return exitCode;
 }
+var options = parsed.Options!;
 
 // Read by .NET once, when the first socket starts its engine, so set before any socket exists.
 // Completions run inline on the engine's epoll thread instead of hopping to the thread pool: every

@@ -1,5 +1,6 @@
 using System.Net;
 using Punchhole.Load;
+using Punchhole.Protocol.CommandLine;
 
 namespace Punchhole.Tests.Load;
 
@@ -13,8 +14,9 @@ public class LoadCommandLineTests
     [InlineData("localhost")]
     public void A_target_off_loopback_is_refused(string target)
     {
-        Assert.Null(LoadCommandLine.Parse(["constant", "--target", target], out string? error));
-        Assert.NotNull(error);
+        var parsed = LoadCommandLine.Parse(["constant", "--target", target]);
+        Assert.Equal(CommandLineAction.Error, parsed.Action);
+        Assert.NotNull(parsed.Error);
         Assert.Throws<ArgumentException>(() => IPAddress.TryParse(target, out var address)
             ? LoadTarget.Create(address, 3477, 1)
             : throw new ArgumentException("not an address"));
@@ -26,10 +28,10 @@ public class LoadCommandLineTests
     [InlineData("::1")]
     public void A_loopback_target_is_accepted(string target)
     {
-        var options = LoadCommandLine.Parse(["constant", "-a", target, "-p", "4000"], out string? error);
-        Assert.Null(error);
-        Assert.Equal(IPAddress.Parse(target), options!.Target);
+        var options = LoadCommandLine.Parse(["constant", "-a", target, "--port=4000", "-c8"]).Options!;
+        Assert.Equal(IPAddress.Parse(target), options.Target);
         Assert.Equal(4000, options.Port);
+        Assert.Equal(8, options.Concurrency);
     }
 
     [Theory]
@@ -38,29 +40,37 @@ public class LoadCommandLineTests
     [InlineData("constant", "--concurrency", "many")]
     [InlineData("constant", "--duration", "7200")]
     [InlineData("sprint")]
+    [InlineData("--pairs", "10")]
+    [InlineData("constant", "hold")]
     [InlineData("hold", "--clients", "30000", "--processes", "2")]
     [InlineData("ramp", "--start-rate", "5000", "--max-rate", "1000")]
     public void Bad_or_unbounded_command_lines_are_refused_with_a_reason(params string[] args)
     {
-        Assert.Null(LoadCommandLine.Parse(args, out string? error));
-        Assert.False(string.IsNullOrEmpty(error));
+        var parsed = LoadCommandLine.Parse(args);
+        Assert.Equal(CommandLineAction.Error, parsed.Action);
+        Assert.False(string.IsNullOrEmpty(parsed.Error));
     }
+
+    [Theory]
+    [InlineData("-h")]
+    [InlineData("constant", "--help")]
+    public void Help_is_asked_for_with_h_or_help(params string[] args) =>
+        Assert.Equal(CommandLineAction.Help, LoadCommandLine.Parse(args).Action);
 
     [Fact]
     public void Every_run_has_a_count_and_a_hard_deadline()
     {
-        var constant = LoadCommandLine.Parse(["constant", "-n", "1000", "-d", "5", "--timeout", "2"], out _)!;
+        var constant = LoadCommandLine.Parse(["constant", "-n", "1000", "-d", "5", "--timeout", "2"]).Options!;
         Assert.Equal(1000, constant.Pairs);
         Assert.InRange(constant.HardDeadline, TimeSpan.FromSeconds(7), TimeSpan.FromSeconds(15));
-        var ramp = LoadCommandLine.Parse(["ramp", "--start-rate", "100", "--step-rate", "100", "--max-rate", "500"], out _)!;
+        var ramp = LoadCommandLine.Parse(["ramp", "--start-rate", "100", "--step-rate", "100", "--max-rate", "500"]).Options!;
         Assert.Equal(5, ramp.RampSteps);
     }
 
     [Fact]
     public void A_hold_of_more_clients_than_one_process_may_hold_is_split()
     {
-        var options = LoadCommandLine.Parse(["hold", "-H", "20000"], out string? error)!;
-        Assert.Null(error);
+        var options = LoadCommandLine.Parse(["hold", "-H", "20000"]).Options!;
         Assert.Equal(3, options.HoldProcesses);
         // A parent that splits the run holds no clients itself; a child holds its share.
         Assert.True(options.DescriptorsNeeded < 1000);
