@@ -5,7 +5,7 @@
 #   1. throughput and latency: -c 64 -n 20000 -S 4, ROUNDS rounds, servers alternating (compare-cpair.sh);
 #   2. hold: HOLD clients waiting at once on a fresh server, RSS growth per waiting client (hold-rss.sh);
 #   3. managed bytes tstun allocates per pairing in steady state (alloc-per-pairing.sh);
-#   4. punchhole-load ramp (the rate where p99 passes 10 ms) and churn, once against each server.
+#   4. punchhole-load ramp (the rate where p99 passes 50 ms) and churn, once against each server.
 # Publishes artifacts/tstun/tstun first if it is missing (scripts/publish.sh needs lld and clang).
 # Env: OUT_DIR (default: a new temporary folder, printed at the end), SHARED_TOOLS (default ../shared/tools).
 set -euo pipefail
@@ -66,7 +66,8 @@ tail -1 "$out/alloc.txt"
 
 echo
 echo "== 4. punchhole-load ramp and churn, once against each server"
-# ramp: pairings started at 1000/s, +1000/s every 2 s, until p99 passes 10 ms (open loop).
+# ramp: pairings started at 1000/s, +1000/s every 3 s, until p99 passes 50 ms (open loop; on a
+# shared 2-core box, stalls of 10-30 ms from other processes make a lower threshold measure noise).
 # churn: a fifth of the keys have no partner; tstun runs with --timeout 2 and must close them
 # with no reply; cpair has no timeout, so there they wait out --lonely-wait and count as timeouts.
 port=$((10000 + RANDOM % 20000))
@@ -85,7 +86,7 @@ with_server() { # server scenario [punchhole-load options...]
   echo "$server $(sed -n 's/^result //p' "$out/$scenario-$server.txt")"
 }
 for server in cpair tstun; do
-  with_server $server ramp --start-rate 1000 --step-rate 1000 --max-rate 20000 --step-seconds 2 --p99-ms 10 --max-in-flight 4000
+  with_server $server ramp --start-rate 1000 --step-rate 1000 --max-rate 12000 --step-seconds 3 --p99-ms 50 --max-in-flight 4000
 done | tee "$out/ramp-summary.txt"
 for server in cpair tstun; do
   with_server $server churn -c 64 -n 20000 --unpaired-share 0.2 --lonely-wait 5 --max-lonely 4000
