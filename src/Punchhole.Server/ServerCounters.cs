@@ -37,7 +37,9 @@ internal sealed class ServerCounters
             .Append(" waiting=").Append(waiting)
             .Append(" heap_kb=").Append(GC.GetTotalMemory(forceFullCollection: false) / 1024)
             .Append(" committed_kb=").Append(GC.GetGCMemoryInfo().TotalCommittedBytes / 1024)
-            .Append(" gcs=").Append(GC.CollectionCount(0));
+            .Append(" gcs=").Append(GC.CollectionCount(0))
+            // Managed bytes allocated since start: two summaries and their paired= give bytes per pairing.
+            .Append(" alloc_bytes=").Append(GC.GetTotalAllocatedBytes(precise: false));
         return line.ToString();
     }
 }
