@@ -48,7 +48,7 @@ public class ClientProcessTests
     [Fact(Timeout = 60_000)]
     public async Task Without_a_key_one_is_generated_printed_and_sent_as_its_SHA_256()
     {
-        using var rendezvous = new FakeRendezvous(reply: null);
+        using var rendezvous = new FakeRendezvous(reply: "");
         using var client = StartClient("-4T", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         Assert.Equal(1, await client.WaitForExitAsync(Wait));
 

@@ -57,7 +57,7 @@ public class LoadScenarioTests
     public async Task Every_wrong_answer_is_caught_and_counted_by_kind(string answer, string kindName)
     {
         var kind = Enum.GetValues<ErrorKind>().Single(k => ErrorKinds.Name(k) == kindName);
-        using var fake = new FakeRendezvousServer(client => answer switch
+        using var fake = new FakeRendezvous(client => answer switch
         {
             // The commonest bug: telling a client its own address instead of its partner's.
             "own address" => $"{client.Address.MapToIPv4()} {client.Port}",
@@ -79,7 +79,7 @@ public class LoadScenarioTests
     [Fact(Timeout = 30_000)]
     public async Task A_pairing_that_gets_no_answer_ends_as_a_timeout_at_its_deadline()
     {
-        using var fake = new FakeRendezvousServer(_ => null);
+        using var fake = new FakeRendezvous(_ => null);
         using var run = Start(Options(Scenario.Constant, fake.Port) with
         {
             Concurrency = 4,

@@ -6,28 +6,37 @@ using Punchhole.Protocol;
 namespace Punchhole.Tests.Support;
 
 /// <summary>
-/// A scripted T-STUN server for client tests: it answers every client with a fixed reply (for
-/// example the address of a plain listening peer) and records the keys it was sent.
-/// Punching is not what tests using it are about; the NAT lab tests the real thing.
+/// A scripted T-STUN server on loopback. It reads each client's key, records it, and answers with
+/// whatever <c>reply</c> makes of the client's address: for client tests the address of a plain
+/// listening peer (punching is not what they are about; the NAT lab tests the real thing), for
+/// the load tool's tests deliberately wrong answers. An empty reply closes with no answer; null
+/// holds the connection open until disposal.
 /// </summary>
 internal sealed class FakeRendezvous : IDisposable
 {
     private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-    private readonly string? _reply;
+    private readonly Func<IPEndPoint, string?> _reply;
     private readonly List<byte[]> _keys = [];
-    private readonly Task _serving;
+    private readonly List<Socket> _held = [];
+    private readonly CancellationTokenSource _stop = new();
 
-    /// <param name="reply">What to answer; null to close without a reply.</param>
-    public FakeRendezvous(string? reply)
+    public FakeRendezvous(Func<IPEndPoint, string?> reply)
     {
         _reply = reply;
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        _listener.Listen(16);
-        _serving = ServeAsync();
+        _listener.Listen(512);
+        _ = AcceptAsync();
+    }
+
+    /// <summary>Answers every client with <paramref name="reply"/>.</summary>
+    public FakeRendezvous(string reply)
+        : this(_ => reply)
+    {
     }
 
     public int Port => ((IPEndPoint)_listener.LocalEndPoint!).Port;
 
+    /// <summary>The keys received, in order (shorter than 32 bytes if the client sent less).</summary>
     public byte[][] Keys
     {
         get
@@ -39,41 +48,64 @@ internal sealed class FakeRendezvous : IDisposable
         }
     }
 
-    private async Task ServeAsync()
+    private async Task AcceptAsync()
     {
         try
         {
             while (true)
             {
-                using var client = await _listener.AcceptAsync();
-                var key = new byte[TStun.KeyLength];
-                int received = 0, n;
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                while (received < key.Length && (n = await client.ReceiveAsync(key.AsMemory(received), SocketFlags.None, timeout.Token)) > 0)
-                {
-                    received += n;
-                }
-                lock (_keys)
-                {
-                    _keys.Add(key[..received]);
-                }
-                if (_reply is not null)
-                {
-                    await client.SendAsync(Encoding.ASCII.GetBytes(_reply), SocketFlags.None);
-                }
-                client.Shutdown(SocketShutdown.Send);
+                var client = await _listener.AcceptAsync(_stop.Token);
+                _ = ServeAsync(client);
             }
         }
-        catch (Exception e) when (e is ObjectDisposedException or SocketException or OperationCanceledException)
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
         {
-            // Disposed: the test is over.
+            // Disposed.
         }
+    }
+
+    private async Task ServeAsync(Socket client)
+    {
+        try
+        {
+            var key = new byte[TStun.KeyLength];
+            int read = 0, n;
+            while (read < key.Length && (n = await client.ReceiveAsync(key.AsMemory(read), SocketFlags.None, _stop.Token)) > 0)
+            {
+                read += n;
+            }
+            lock (_keys)
+            {
+                _keys.Add(key[..read]);
+            }
+            string? reply = _reply((IPEndPoint)client.RemoteEndPoint!);
+            if (reply is null)
+            {
+                lock (_held)
+                {
+                    _held.Add(client);
+                }
+                return;
+            }
+            await client.SendAsync(Encoding.ASCII.GetBytes(reply), SocketFlags.None, _stop.Token);
+            client.Shutdown(SocketShutdown.Send);
+        }
+        catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
+        {
+            // The client or the test has gone.
+        }
+        client.Dispose();
     }
 
     public void Dispose()
     {
+        _stop.Cancel();
         _listener.Dispose();
-        _serving.Wait(TimeSpan.FromSeconds(5));
+        lock (_held)
+        {
+            _held.ForEach(s => s.Dispose());
+        }
+        _stop.Dispose();
     }
 }
 
