@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Numerics;
-using System.Runtime.CompilerServices;
 
 namespace Punchhole.Protocol;
 
@@ -38,11 +37,10 @@ public sealed class KeyHasher
 
     /// <summary>SipHash-2-4 of a 32-byte message given as four little-endian words.</summary>
     /// <remarks>
-    /// One loop over plain locals, on purpose. With the state in a struct (as in the general
-    /// version below) or passed by reference to inlined helpers, the JIT kept it in memory and
-    /// every step went through the stack: about 90 ns a hash on the 2-core test box, against
-    /// about 22 ns like this (KeyLookupBenchmarks; docs/PERFORMANCE.md). The general version stays
-    /// the reference this one is tested against.
+    /// One loop over plain locals, on purpose. With the state in a struct or passed by reference
+    /// to inlined helpers, the JIT kept it in memory and every step went through the stack: about
+    /// 90 ns a hash on the 2-core test box, against about 22 ns like this (KeyLookupBenchmarks;
+    /// docs/PERFORMANCE.md). Tests check it against a general SipHash written plainly.
     /// </remarks>
     internal ulong Hash64(ulong m0, ulong m1, ulong m2, ulong m3)
     {
@@ -82,75 +80,5 @@ public sealed class KeyHasher
             v0 ^= m;
         }
         return v0 ^ v1 ^ v2 ^ v3;
-    }
-
-    /// <summary>SipHash-2-4 of any message: the reference the 32-byte path is checked against.</summary>
-    internal ulong Hash64(ReadOnlySpan<byte> message)
-    {
-        var s = new State(_k0, _k1);
-        int whole = message.Length & ~7;
-        for (int i = 0; i < whole; i += 8)
-        {
-            s.Compress(BinaryPrimitives.ReadUInt64LittleEndian(message[i..]));
-        }
-        ulong last = (ulong)message.Length << 56;
-        for (int i = whole; i < message.Length; i++)
-        {
-            last |= (ulong)message[i] << (8 * (i - whole));
-        }
-        s.Compress(last);
-        return s.Finish();
-    }
-
-    private struct State
-    {
-        private ulong _v0, _v1, _v2, _v3;
-
-        public State(ulong k0, ulong k1)
-        {
-            _v0 = k0 ^ 0x736f6d6570736575UL;
-            _v1 = k1 ^ 0x646f72616e646f6dUL;
-            _v2 = k0 ^ 0x6c7967656e657261UL;
-            _v3 = k1 ^ 0x7465646279746573UL;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public void Compress(ulong m)
-        {
-            _v3 ^= m;
-            Round();
-            Round();
-            _v0 ^= m;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public ulong Finish()
-        {
-            _v2 ^= 0xff;
-            Round();
-            Round();
-            Round();
-            Round();
-            return _v0 ^ _v1 ^ _v2 ^ _v3;
-        }
-
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private void Round()
-        {
-            _v0 += _v1;
-            _v1 = BitOperations.RotateLeft(_v1, 13);
-            _v1 ^= _v0;
-            _v0 = BitOperations.RotateLeft(_v0, 32);
-            _v2 += _v3;
-            _v3 = BitOperations.RotateLeft(_v3, 16);
-            _v3 ^= _v2;
-            _v0 += _v3;
-            _v3 = BitOperations.RotateLeft(_v3, 21);
-            _v3 ^= _v0;
-            _v2 += _v1;
-            _v1 = BitOperations.RotateLeft(_v1, 17);
-            _v1 ^= _v2;
-            _v2 = BitOperations.RotateLeft(_v2, 32);
-        }
     }
 }
