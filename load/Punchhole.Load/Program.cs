@@ -10,14 +10,10 @@ if (parsed.Respond("punchhole-load", LoadCommandLine.Usage, Console.Out, Console
 }
 var options = parsed.Options!;
 
-// Read by .NET once, when the first socket starts its engine, so set before any socket exists.
-// Completions run inline on the engine's epoll thread instead of hopping to the thread pool: every
-// continuation here is short and never blocks, and the tool then costs the machine less CPU,
-// which on a small machine is CPU the server under test keeps.
-// One engine thread, like pairload's single epoll loop: on a small machine a second one mostly
+// Before any socket exists. Inline completions cost the machine less CPU, which on a small
+// machine is CPU the server under test keeps. One engine thread, like pairload's single epoll loop: on a small machine a second one mostly
 // contends for the cores the server needs (measured here: fewer pairs/s and more client CPU).
-SetDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-SetDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", "1");
+SocketEngine.UseInlineCompletions(threads: 1);
 
 long openFiles = OpenFileLimit.RaiseToHardLimit();
 if (openFiles > 0 && options.DescriptorsNeeded > openFiles)
@@ -66,11 +62,3 @@ if (options.OutFile is { } path)
 // every other scenario fails on any error.
 bool failed = report.ViolationCount > 0 || (options.Scenario != Scenario.Ramp && report.Tally.Errors > 0);
 return failed ? 1 : 0;
-
-static void SetDefault(string variable, string value)
-{
-    if (Environment.GetEnvironmentVariable(variable) is null)
-    {
-        Environment.SetEnvironmentVariable(variable, value);
-    }
-}

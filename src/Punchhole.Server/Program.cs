@@ -11,11 +11,8 @@ if (parsed.Respond("tstun", ServerCommandLine.Usage, Console.Out, Console.Error)
 
 var options = parsed.Options!;
 
-// .NET reads these once, when the first socket starts its engine, so they must be set before.
-// Completions run inline on the engine's epoll threads instead of hopping to the thread pool:
-// every handler here is short and never blocks, so the hop would be pure cost.
-SetDefault("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
-SetDefault("DOTNET_SYSTEM_NET_SOCKETS_THREAD_COUNT", options.IoThreads.ToString(System.Globalization.CultureInfo.InvariantCulture));
+// Before any socket exists: .NET reads the engine settings once.
+SocketEngine.UseInlineCompletions(options.IoThreads);
 var log = new ServerLog(Console.Error, options.Verbose);
 long openFiles = OpenFileLimit.RaiseToHardLimit();
 using var server = new RendezvousServer(options, log, openFiles, OpenFileLimit.CountOpen());
@@ -51,11 +48,3 @@ stop.Wait();
 server.Stop();
 log.Info($"stopped; {server.Summary()}");
 return 0;
-
-static void SetDefault(string variable, string value)
-{
-    if (Environment.GetEnvironmentVariable(variable) is null)
-    {
-        Environment.SetEnvironmentVariable(variable, value);
-    }
-}
