@@ -50,7 +50,9 @@ internal sealed class AcceptLoop : IDisposable
                 Interlocked.Exchange(ref _resumeAt, now + (long)pause.TotalMilliseconds);
                 return;
             }
-            Accept();
+            // Not inline: under a flood the accept loop may run on for long, and the heartbeat
+            // must go on ticking for every deadline in the server.
+            ThreadPool.UnsafeQueueUserWorkItem(static loop => loop.Accept(), this, preferLocal: false);
         }
     }
 

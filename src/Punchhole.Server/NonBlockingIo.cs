@@ -56,7 +56,8 @@ internal static partial class NonBlockingIo
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno != EINTR)
                 {
-                    return errno == EAGAIN ? SocketError.WouldBlock : new SocketException(errno).SocketErrorCode;
+                    // Callers tell only success and would-block apart; anything else ends the connection.
+                    return errno == EAGAIN ? SocketError.WouldBlock : SocketError.SocketError;
                 }
             }
         }

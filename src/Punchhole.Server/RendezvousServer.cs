@@ -169,7 +169,8 @@ internal sealed class RendezvousServer : IDisposable
             return;
         }
         long word = session.Word;
-        if ((ulong)(word >> 32) == token >> 32)
+        // The generation is the word's high 32 bits; compare them as unsigned on both sides.
+        if ((uint)(word >> 32) == (uint)(token >> 32))
         {
             session.TryEndWait(word, Table, WaitEnd.Disconnected, ref Counters.Disconnected);
         }
@@ -220,8 +221,9 @@ internal sealed class RendezvousServer : IDisposable
         {
             return;
         }
-        _acceptLoop?.Dispose();
+        // The heartbeat first: a tick in flight could otherwise resume the disposed accept loop.
         _heartbeat.Dispose();
+        _acceptLoop?.Dispose();
         foreach (var session in _sessions.All)
         {
             long word = session.Word;
