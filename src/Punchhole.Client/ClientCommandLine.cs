@@ -12,12 +12,13 @@ namespace Punchhole.Client;
 internal static class ClientCommandLine
 {
     public const string Usage = """
-        Usage: punchhole <-4|-6> -T TSTUN_HOST [-P TSTUN_PORT] [-H BIND_ADDR] [-s|-r] [options] [KEY]
+        Usage: punchhole [-4|-6] -T TSTUN_HOST [-P TSTUN_PORT] [-H BIND_ADDR] [-s|-r] [options] [KEY]
         Reach a peer behind a NAT or firewall over TCP: both sides run punchhole with the same KEY
         and the same T-STUN server; data flows between stdin/stdout and the peer, like ncat.
         KEY: the pairing phrase. One is generated and printed if not given.
 
           -4, --ipv4                 use IPv4           -6, --ipv6    use IPv6
+                                     (default: the family of the T-STUN server's address)
           -T, --tstun HOST           T-STUN server host (required)
           -P, --tstun-port PORT      T-STUN server port (default 3477)
           -H, --bind ADDR            bind to this local address

@@ -12,8 +12,4 @@ internal sealed class ClientFailure : Exception
         : base(message, inner)
     {
     }
-
-    public ClientFailure()
-    {
-    }
 }

@@ -61,4 +61,7 @@ internal sealed record ClientOptions
     public Forward? Forward { get; init; }
 
     public bool Verbose { get; init; }
+
+    /// <summary>"IPv4 (-4)" or "IPv6 (-6)", for messages.</summary>
+    public static string Describe(AddressFamily family) => family == AddressFamily.InterNetwork ? "IPv4 (-4)" : "IPv6 (-6)";
 }

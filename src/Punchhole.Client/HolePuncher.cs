@@ -33,17 +33,39 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
         var accepted = AcceptPeerAsync(done.Token);
         var connected = ConnectLoopAsync(done.Token);
         var first = await Task.WhenAny(accepted, connected).ConfigureAwait(false);
-        Socket? socket = await first.ConfigureAwait(false);
         await done.CancelAsync().ConfigureAwait(false);
-        var other = first == accepted ? connected : accepted;
-        // One 4-tuple cannot be connected twice, but dispose whatever the loser produced.
-        (await other.ConfigureAwait(false))?.Dispose();
-        if (socket is null)
+        var (winner, winnerError) = await OutcomeOf(first).ConfigureAwait(false);
+        var (other, otherError) = await OutcomeOf(first == accepted ? connected : accepted).ConfigureAwait(false);
+        bool viaAccept = first == accepted;
+        if (winner is null && other is not null)
         {
+            // Both ended at the deadline, and the other had just succeeded: take it.
+            (winner, other, viaAccept) = (other, null, !viaAccept);
+        }
+        // One 4-tuple cannot be connected twice, but close whatever the other side produced.
+        other?.Dispose();
+        if (winner is null)
+        {
+            if ((winnerError ?? otherError) is { } error)
+            {
+                throw new ClientFailure($"punching failed: {error.Message}", error);
+            }
             throw new ClientFailure(_tally.Diagnose(log.Elapsed - started));
         }
-        log.Info($"connected to {peer} {(first == accepted ? "(the peer's SYN reached us)" : "(our SYN reached the peer)")} after {(log.Elapsed - started).TotalSeconds:0.00} s");
-        return socket;
+        log.Info($"connected to {peer} {(viaAccept ? "(the peer's SYN reached us)" : "(our SYN reached the peer)")} after {(log.Elapsed - started).TotalSeconds:0.00} s");
+        return winner;
+    }
+
+    private static async Task<(Socket? Socket, Exception? Error)> OutcomeOf(Task<Socket?> attempt)
+    {
+        try
+        {
+            return (await attempt.ConfigureAwait(false), null);
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            return (null, e);
+        }
     }
 
     private async Task<Socket?> AcceptPeerAsync(CancellationToken stop)
@@ -82,22 +104,23 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
         while (!stop.IsCancellationRequested)
         {
             int attempt = ++_tally.Attempts;
-            var socket = LocalPort.NewSocket(port.EndPoint);
+            Socket? socket = null;
             TimeSpan pause;
             try
             {
+                socket = LocalPort.NewSocket(port.EndPoint);
                 await socket.ConnectAsync(peer, stop).ConfigureAwait(false);
                 return socket;
             }
             catch (OperationCanceledException)
             {
                 _tally.Unanswered++;
-                socket.Dispose();
+                socket?.Dispose();
                 return null;
             }
             catch (SocketException e)
             {
-                socket.Dispose();
+                socket?.Dispose();
                 pause = Outcome(attempt, e);
             }
             ReportProgress();

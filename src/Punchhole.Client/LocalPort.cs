@@ -25,7 +25,7 @@ internal sealed class LocalPort : IDisposable
         var address = bind ?? (family == AddressFamily.InterNetwork ? IPAddress.Any : IPAddress.IPv6Any);
         if (address.AddressFamily != family)
         {
-            throw new ClientFailure($"the bind address {address} is not {(family == AddressFamily.InterNetwork ? "IPv4 (-4)" : "IPv6 (-6)")}");
+            throw new ClientFailure($"the bind address {address} is not {ClientOptions.Describe(family)}");
         }
         try
         {
@@ -47,6 +47,8 @@ internal sealed class LocalPort : IDisposable
             {
                 socket.DualMode = false;
             }
+            // On Linux .NET sets SO_REUSEPORT with this as well as SO_REUSEADDR. The punch needs it:
+            // SO_REUSEADDR alone cannot bind a port another socket listens on (our listener).
             socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             socket.NoDelay = true;
             socket.Bind(local);

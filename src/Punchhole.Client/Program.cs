@@ -21,8 +21,14 @@ catch (ClientFailure e)
     log.Info(e.Message);
     return 1;
 }
-catch (Exception e) when (e is IOException or SocketException)
+catch (IOException e)
 {
-    log.Info($"the connection to the peer failed: {(e.InnerException as SocketException)?.Message ?? e.Message}");
+    // Relay errors name the end that failed: the peer, stdin, stdout or a forwarded connection.
+    log.Info($"relay failed: {e.Message}");
+    return 1;
+}
+catch (SocketException e)
+{
+    log.Info($"the connection failed: {e.Message}");
     return 1;
 }

@@ -22,7 +22,7 @@ internal sealed class PunchTally
         string counts = $"{Attempts} attempts in {waited.TotalSeconds:0.#} s: {Unanswered} unanswered, {Refused} refused, {Unreachable} unreachable";
         if (Refused > 0 && Refused * 2 >= Attempts)
         {
-            return $"every attempt was refused with a reset ({counts}): the peer's NAT or firewall rejects incoming TCP, or the peer is no longer running punchhole with this KEY; a direct TCP connection was not possible";
+            return $"the attempts were refused with a reset ({counts}): the peer's NAT or firewall rejects incoming TCP, or the peer is no longer running punchhole with this KEY; a direct TCP connection was not possible";
         }
         if (Unreachable > 0 && Unreachable * 2 >= Attempts)
         {

@@ -7,6 +7,9 @@ namespace Punchhole.Client;
 /// <summary>One run of the client: rendezvous, punch, then relay stdin/stdout or a forwarded connection.</summary>
 internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Stream input, Stream output)
 {
+    /// <summary>How long -s waits for the peer's EOF once it has sent everything.</summary>
+    private static readonly TimeSpan DrainAfterEof = TimeSpan.FromSeconds(10);
+
     public async Task RunAsync()
     {
         var server = await ResolveServerAsync().ConfigureAwait(false);
@@ -21,6 +24,7 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
             log.Info($"the peer is {peer}");
             peerSocket = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
         }
+        KeepAlive(peerSocket);
         using (peerSocket)
         {
             switch (options.Forward)
@@ -38,6 +42,18 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
         }
     }
 
+    /// <summary>
+    /// Probes an idle punched connection: it keeps the NATs' mappings fresh and finds a dead peer,
+    /// e.g. while -L waits for its local client.
+    /// </summary>
+    private static void KeepAlive(Socket socket)
+    {
+        socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 10);
+        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 6);
+    }
+
     private string GenerateKey()
     {
         string phrase = KeyPhrase.Generate();
@@ -52,7 +68,7 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
         {
             if (family is { } wanted && address.AddressFamily != wanted)
             {
-                throw new ClientFailure($"the T-STUN server address {address} is not {Describe(wanted)}");
+                throw new ClientFailure($"the T-STUN server address {address} is not {ClientOptions.Describe(wanted)}");
             }
             return new IPEndPoint(address, options.ServerPort);
         }
@@ -66,11 +82,9 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
             throw new ClientFailure($"cannot resolve the T-STUN server '{options.ServerHost}': {e.Message}");
         }
         var chosen = found.FirstOrDefault(a => family is null || a.AddressFamily == family)
-            ?? throw new ClientFailure($"the T-STUN server '{options.ServerHost}' has no {(family is { } f ? Describe(f) : "")} address");
+            ?? throw new ClientFailure($"the T-STUN server '{options.ServerHost}' has no {(family is { } f ? ClientOptions.Describe(f) + " " : "")}address");
         return new IPEndPoint(chosen, options.ServerPort);
     }
-
-    private static string Describe(AddressFamily family) => family == AddressFamily.InterNetwork ? "IPv4 (-4)" : "IPv6 (-6)";
 
     private Socket OpenListener(ListenForward listen)
     {
@@ -95,7 +109,7 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
         using var local = await listener.AcceptAsync().ConfigureAwait(false);
         listener.Close();
         log.Info($"forwarding {local.RemoteEndPoint} to the peer");
-        await Relay.JoinAsync(local, peer).ConfigureAwait(false);
+        await Relay.JoinAsync(local, "the local connection", peer, "the peer").ConfigureAwait(false);
         log.Info("forwarded connection closed");
     }
 
@@ -114,7 +128,7 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
                 throw new ClientFailure($"cannot connect to the forwarded service {connect}: {(e is SocketException s ? s.Message : "no answer in 10 s")}");
             }
             log.Info($"forwarding the peer to {connect}");
-            await Relay.JoinAsync(peer, local).ConfigureAwait(false);
+            await Relay.JoinAsync(peer, "the peer", local, $"the service at {connect}").ConfigureAwait(false);
             log.Info("forwarded connection closed");
         }
     }
@@ -122,25 +136,39 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
     private async Task RelayStandardStreamsAsync(Socket peer)
     {
         using var network = new NetworkStream(peer, ownsSocket: false);
-        Task<long> sent, received;
+        Task<long> sent = Task.FromResult(0L), received;
         switch (options.Mode)
         {
             case RelayMode.SendOnly:
-                sent = Relay.PumpAsync(input, network, () => Relay.ShutdownSend(peer));
-                // Read on until the peer's EOF, so our close never resets data it has not read.
+                sent = Relay.PumpAsync(input, "stdin", network, "the peer", () => Relay.ShutdownSend(peer));
+                // Read on until the peer's EOF, so our close never resets data it has not read;
+                // but not for ever: the original client sends its FIN only at its own stdin's EOF.
                 received = Relay.DrainAsync(peer);
+                await Relay.BothAsync(sent, DrainAfterOurEofAsync(sent, received), peer).ConfigureAwait(false);
                 break;
             case RelayMode.ReceiveOnly:
                 Relay.ShutdownSend(peer);
-                sent = Task.FromResult(0L);
-                received = Relay.PumpAsync(network, output, () => { });
+                received = Relay.PumpAsync(network, "the peer", output, "stdout", () => { });
+                await received.ConfigureAwait(false);
                 break;
             default:
-                sent = Relay.PumpAsync(input, network, () => Relay.ShutdownSend(peer));
-                received = Relay.PumpAsync(network, output, () => { });
+                sent = Relay.PumpAsync(input, "stdin", network, "the peer", () => Relay.ShutdownSend(peer));
+                received = Relay.PumpAsync(network, "the peer", output, "stdout", () => { });
+                await Relay.BothAsync(sent, received, peer).ConfigureAwait(false);
                 break;
         }
-        await Task.WhenAll(sent, received).ConfigureAwait(false);
-        log.Info($"done: sent {sent.Result} bytes, received {received.Result} bytes");
+        log.Info($"done: sent {sent.Result} bytes, received {(received.IsCompletedSuccessfully ? received.Result : 0)} bytes");
+    }
+
+    /// <summary>Waits for the peer's EOF; once ours is out, at most <see cref="DrainAfterEof"/> more.</summary>
+    private async Task DrainAfterOurEofAsync(Task sent, Task received)
+    {
+        if (await Task.WhenAny(received, sent).ConfigureAwait(false) == sent
+            && await Task.WhenAny(received, Task.Delay(DrainAfterEof)).ConfigureAwait(false) != received)
+        {
+            log.Info($"the peer has not closed its side {DrainAfterEof.TotalSeconds:0} s after our EOF; closing");
+            return;
+        }
+        await received.ConfigureAwait(false);
     }
 }

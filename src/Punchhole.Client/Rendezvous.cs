@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Punchhole.Protocol;
+using Punchhole.Protocol.CommandLine;
 
 namespace Punchhole.Client;
 
@@ -68,22 +69,12 @@ internal static class Rendezvous
         }
         if (!PeerReply.TryParse(buffer.AsSpan(0, received), out var peer))
         {
-            throw new ClientFailure($"the T-STUN server's reply is not 'ADDR PORT': {Printable(buffer.AsSpan(0, received))}");
+            throw new ClientFailure($"the T-STUN server's reply is not 'ADDR PORT': '{OptionValue.Printable(System.Text.Encoding.ASCII.GetString(buffer, 0, received))}'");
         }
         if (peer.IsIPv4 != (local.AddressFamily == AddressFamily.InterNetwork))
         {
-            throw new ClientFailure($"the peer's address {peer} is not {(local.AddressFamily == AddressFamily.InterNetwork ? "IPv4" : "IPv6")}; both sides must use the same of -4 and -6");
+            throw new ClientFailure($"the peer's address {peer} is not {ClientOptions.Describe(local.AddressFamily)}; both sides must use the same of -4 and -6");
         }
         return peer.ToEndPoint(local.AddressFamily);
-    }
-
-    private static string Printable(ReadOnlySpan<byte> bytes)
-    {
-        var text = new char[bytes.Length];
-        for (int i = 0; i < bytes.Length; i++)
-        {
-            text[i] = bytes[i] is >= 0x20 and < 0x7f ? (char)bytes[i] : '?';
-        }
-        return $"'{new string(text)}'";
     }
 }

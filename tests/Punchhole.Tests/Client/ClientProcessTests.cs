@@ -46,6 +46,37 @@ public class ClientProcessTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task A_peer_reset_ends_the_client_at_once_though_stdin_stays_open()
+    {
+        using var peer = new PlainPeer();
+        using var rendezvous = new FakeRendezvous(peer.Reply);
+        using var client = StartClient("-4T", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "k");
+        using (var connection = await peer.AcceptAsync())
+        {
+            connection.LingerState = new LingerOption(true, 0);
+        }
+        // stdin is never closed: only the reset can end the client.
+        Assert.Equal(1, await client.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Contains(client.Lines, l => l.Contains("relay failed: the peer", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Send_only_finishes_even_if_the_peer_never_closes_its_side()
+    {
+        // The original client in its default mode sends its FIN only at its own stdin's EOF.
+        using var peer = new PlainPeer();
+        using var rendezvous = new FakeRendezvous(peer.Reply);
+        using var client = StartClient("-4sT", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "k");
+        using var connection = await peer.AcceptAsync();
+        await client.Input.WriteAsync("all of it\n"u8.ToArray());
+        client.Input.Close();
+        var (count, _) = await StreamCheck.ReadToEndAsync(connection, Wait);
+        Assert.Equal(10, count);
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(20)));
+        Assert.Contains(client.Lines, l => l.Contains("has not closed its side", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task Without_a_key_one_is_generated_printed_and_sent_as_its_SHA_256()
     {
         using var rendezvous = new FakeRendezvous(reply: "");
