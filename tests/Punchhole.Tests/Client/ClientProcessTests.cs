@@ -13,13 +13,36 @@ public class ClientProcessTests
 
     private static ChildProcess StartClient(params string[] args) => ChildProcess.Start(ChildProcess.Built("punchhole"), args);
 
+    /// <summary>A client sent by a scripted server to a plain peer; returns the peer's end of the connection.</summary>
+    private sealed class ClientWithPlainPeer : IDisposable
+    {
+        private readonly PlainPeer _peer = new();
+        private readonly FakeRendezvous _rendezvous;
+
+        public ClientWithPlainPeer(string flags, string key)
+        {
+            _rendezvous = new FakeRendezvous(_peer.Reply);
+            Client = StartClient(flags, "127.0.0.1", "-P", _rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), key);
+        }
+
+        public ChildProcess Client { get; }
+
+        public Task<Socket> AcceptAsync() => _peer.AcceptAsync();
+
+        public void Dispose()
+        {
+            Client.Dispose();
+            _rendezvous.Dispose();
+            _peer.Dispose();
+        }
+    }
+
     [Fact(Timeout = 60_000)]
     public async Task Chat_carries_lines_both_ways_and_exits_0_when_both_sides_end()
     {
-        using var peer = new PlainPeer();
-        using var rendezvous = new FakeRendezvous(peer.Reply);
-        using var client = StartClient("-4T", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "chat key");
-        using var connection = await peer.AcceptAsync();
+        using var run = new ClientWithPlainPeer("-4T", "chat key");
+        var client = run.Client;
+        using var connection = await run.AcceptAsync();
 
         await client.Input.WriteAsync("hello from stdin\n"u8.ToArray());
         await client.Input.FlushAsync();
@@ -48,10 +71,9 @@ public class ClientProcessTests
     [Fact(Timeout = 60_000)]
     public async Task A_peer_reset_ends_the_client_at_once_though_stdin_stays_open()
     {
-        using var peer = new PlainPeer();
-        using var rendezvous = new FakeRendezvous(peer.Reply);
-        using var client = StartClient("-4T", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "k");
-        using (var connection = await peer.AcceptAsync())
+        using var run = new ClientWithPlainPeer("-4T", "k");
+        var client = run.Client;
+        using (var connection = await run.AcceptAsync())
         {
             connection.LingerState = new LingerOption(true, 0);
         }
@@ -64,10 +86,9 @@ public class ClientProcessTests
     public async Task Send_only_finishes_even_if_the_peer_never_closes_its_side()
     {
         // The original client in its default mode sends its FIN only at its own stdin's EOF.
-        using var peer = new PlainPeer();
-        using var rendezvous = new FakeRendezvous(peer.Reply);
-        using var client = StartClient("-4sT", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "k");
-        using var connection = await peer.AcceptAsync();
+        using var run = new ClientWithPlainPeer("-4sT", "k");
+        var client = run.Client;
+        using var connection = await run.AcceptAsync();
         await client.Input.WriteAsync("all of it\n"u8.ToArray());
         client.Input.Close();
         var (count, _) = await StreamCheck.ReadToEndAsync(connection, Wait);
