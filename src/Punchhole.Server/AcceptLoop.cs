@@ -50,9 +50,10 @@ internal sealed class AcceptLoop : IDisposable
                 Interlocked.Exchange(ref _resumeAt, now + (long)pause.TotalMilliseconds);
                 return;
             }
-            // Not inline: under a flood the accept loop may run on for long, and the heartbeat
-            // must go on ticking for every deadline in the server.
-            ThreadPool.UnsafeQueueUserWorkItem(static loop => loop.Accept(), this, preferLocal: false);
+            // Inline on the heartbeat thread, on purpose: handing it to the thread pool here, at
+            // the edge of descriptor exhaustion, made the runtime abort ("Out of memory.") when
+            // the pool had to start a thread (DescriptorExhaustionTests).
+            Accept();
         }
     }
 
