@@ -223,6 +223,8 @@ internal sealed class ClientSession : RendezvousParty
     private void Close(string? why)
     {
         var socket = Interlocked.Exchange(ref _socket, null);
+        // Counted before the close: a client that has seen its connection end sees the counters too.
+        _server.OnSessionClosing(this);
         socket?.Dispose();
         ReturnIo();
         _server.Log.Debug((Address, why), static s => $"{s.Address}: {s.why ?? "paired"}");

@@ -151,15 +151,16 @@ internal sealed class RendezvousServer : IDisposable
         }
     }
 
-    internal void OnSessionClosed(ClientSession session)
+    internal void OnSessionClosing(ClientSession session)
     {
         if (_perAddress.Enabled)
         {
             _perAddress.Leave(session.Address);
         }
         Interlocked.Decrement(ref Counters.Active);
-        _sessions.Return(session);
     }
+
+    internal void OnSessionClosed(ClientSession session) => _sessions.Return(session);
 
     private void OnReset(ulong token)
     {
