@@ -23,7 +23,8 @@ internal sealed class LoadRun : IDisposable
         Options = options;
         Target = target;
         Server = server;
-        Diagnostics = diagnostics;
+        // Workers report concurrently; a plain writer (a StringWriter in tests) is not thread-safe.
+        Diagnostics = TextWriter.Synchronized(diagnostics);
         HardDeadline = Stopwatch.GetTimestamp() + Ticks(options.HardDeadline);
         _hardStop = new Thread(EnforceHardDeadline) { IsBackground = true, Name = "load hard deadline" };
         _hardStop.Start();
