@@ -10,14 +10,13 @@ namespace Punchhole.Server;
 /// report the reset. A private epoll set, asking for no events, still reports EPOLLHUP/EPOLLERR,
 /// which a half-closed but live connection never raises. One-shot, so each registration fires once.
 /// </summary>
-internal sealed partial class DisconnectWatcher : IDisposable
+internal sealed class DisconnectWatcher : IDisposable
 {
     private const int EPOLL_CTL_ADD = 1;
     private const uint EPOLLIN = 1;
     private const int EFD_CLOEXEC = 0x80000;
     private const ulong WakeToken = ulong.MaxValue;
     private const uint EPOLLONESHOT = 1u << 30;
-    private const int EINTR = 4;
     private const int MaxEvents = 256;
     private const int WaitMilliseconds = 200;
 
@@ -34,17 +33,17 @@ internal sealed partial class DisconnectWatcher : IDisposable
     public DisconnectWatcher(Action<ulong> onReset)
     {
         _onReset = onReset;
-        _epoll = epoll_create1(0x80000 /* EPOLL_CLOEXEC */);
+        _epoll = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
         if (_epoll < 0)
         {
             throw new SocketException(Marshal.GetLastPInvokeError());
         }
         // An eventfd in the set lets Dispose wake the thread at once instead of after its wait.
-        _wake = eventfd(0, EFD_CLOEXEC);
+        _wake = Libc.eventfd(0, EFD_CLOEXEC);
         if (_wake < 0)
         {
             int errno = Marshal.GetLastPInvokeError();
-            close(_epoll);
+            Libc.close(_epoll);
             throw new SocketException(errno);
         }
         AddWake();
@@ -63,7 +62,7 @@ internal sealed partial class DisconnectWatcher : IDisposable
             byte* ev = stackalloc byte[16];
             BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(ev, 4), EPOLLONESHOT);
             BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(ev + s_dataOffset, 8), token);
-            epoll_ctl(_epoll, EPOLL_CTL_ADD, (int)handle.DangerousGetHandle(), ev);
+            Libc.epoll_ctl(_epoll, EPOLL_CTL_ADD, (int)handle.DangerousGetHandle(), ev);
         }
         catch (ObjectDisposedException)
         {
@@ -83,7 +82,7 @@ internal sealed partial class DisconnectWatcher : IDisposable
         byte* ev = stackalloc byte[16];
         BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(ev, 4), EPOLLIN);
         BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(ev + s_dataOffset, 8), WakeToken);
-        epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, ev);
+        Libc.epoll_ctl(_epoll, EPOLL_CTL_ADD, _wake, ev);
     }
 
     private unsafe void Run()
@@ -93,8 +92,8 @@ internal sealed partial class DisconnectWatcher : IDisposable
         {
             while (!_stopping)
             {
-                int n = epoll_wait(_epoll, events, MaxEvents, WaitMilliseconds);
-                if (n < 0 && Marshal.GetLastPInvokeError() != EINTR)
+                int n = Libc.epoll_wait(_epoll, events, MaxEvents, WaitMilliseconds);
+                if (n < 0 && Marshal.GetLastPInvokeError() != Libc.EINTR)
                 {
                     return;
                 }
@@ -123,31 +122,13 @@ internal sealed partial class DisconnectWatcher : IDisposable
         _stopping = true;
         WakeUp();
         _thread.Join();
-        close(_epoll);
-        close(_wake);
+        Libc.close(_epoll);
+        Libc.close(_wake);
     }
 
     private unsafe void WakeUp()
     {
         ulong one = 1;
-        _ = write(_wake, &one, sizeof(ulong));
+        _ = Libc.write(_wake, &one, sizeof(ulong));
     }
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int epoll_create1(int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int eventfd(uint initval, int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial nint write(int fd, void* buffer, nuint count);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int epoll_ctl(int epfd, int op, int fd, void* ev);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static unsafe partial int epoll_wait(int epfd, void* events, int maxEvents, int timeout);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
 }

@@ -9,12 +9,10 @@ namespace Punchhole.Server;
 /// SocketAsyncContext and the two fcntl calls that switching a .NET socket to non-blocking
 /// costs. Anything that would block falls back to pooled SocketAsyncEventArgs.
 /// </summary>
-internal static partial class NonBlockingIo
+internal static class NonBlockingIo
 {
     private const int MSG_DONTWAIT = 0x40;
     private const int MSG_NOSIGNAL = 0x4000;
-    private const int EINTR = 4;
-    private const int EAGAIN = 11;
 
     /// <summary>Reads what is there; WouldBlock when nothing is, Success with 0 bytes at EOF.</summary>
     public static unsafe SocketError Receive(Socket socket, Span<byte> buffer, out int received)
@@ -54,10 +52,10 @@ internal static partial class NonBlockingIo
                     return SocketError.Success;
                 }
                 int errno = Marshal.GetLastPInvokeError();
-                if (errno != EINTR)
+                if (errno != Libc.EINTR)
                 {
                     // Callers tell only success and would-block apart; anything else ends the connection.
-                    return errno == EAGAIN ? SocketError.WouldBlock : SocketError.SocketError;
+                    return errno == Libc.EAGAIN ? SocketError.WouldBlock : SocketError.SocketError;
                 }
             }
         }
@@ -72,14 +70,5 @@ internal static partial class NonBlockingIo
                 handle.DangerousRelease();
             }
         }
-    }
-
-    private static partial class Libc
-    {
-        [LibraryImport("libc", SetLastError = true)]
-        public static unsafe partial nint recv(int fd, byte* buffer, nuint length, int flags);
-
-        [LibraryImport("libc", SetLastError = true)]
-        public static unsafe partial nint send(int fd, byte* buffer, nuint length, int flags);
     }
 }

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Punchhole.Server;
 
 /// <summary>
@@ -9,9 +7,8 @@ namespace Punchhole.Server;
 /// aborts with "Out of memory." when it cannot). Accepting resumes only once they are all taken back.
 /// Each spare is an empty epoll instance: it needs no file system, so it works in an empty root too.
 /// </summary>
-internal sealed partial class SpareDescriptors : IDisposable
+internal sealed class SpareDescriptors : IDisposable
 {
-    private const int EPOLL_CLOEXEC = 0x80000;
 
     private readonly int[] _held;
     private readonly Lock _gate = new();
@@ -33,7 +30,7 @@ internal sealed partial class SpareDescriptors : IDisposable
         {
             while (_count < _held.Length)
             {
-                int fd = epoll_create1(EPOLL_CLOEXEC);
+                int fd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
                 if (fd < 0)
                 {
                     ReleaseAllLocked();
@@ -58,15 +55,9 @@ internal sealed partial class SpareDescriptors : IDisposable
     {
         while (_count > 0)
         {
-            close(_held[--_count]);
+            Libc.close(_held[--_count]);
         }
     }
 
     public void Dispose() => ReleaseAll();
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int epoll_create1(int flags);
-
-    [LibraryImport("libc", SetLastError = true)]
-    private static partial int close(int fd);
 }
