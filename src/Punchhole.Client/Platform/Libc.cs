@@ -1,0 +1,49 @@
+using System.Runtime.InteropServices;
+
+namespace Punchhole.Client.Platform;
+
+/// <summary>
+/// The libc calls the client makes itself (linked in statically by DirectPInvoke), with the Linux
+/// constants they take. Only the types in this folder call them, each behind an operating-system
+/// check with a portable fallback.
+/// </summary>
+internal static partial class Libc
+{
+    public const int EINTR = 4;
+    public const int EBADF = 9;
+    public const int F_GETFD = 1;
+
+    /// <summary>SIOCOUTQ (TIOCOUTQ): bytes written to a TCP socket that its peer has not acknowledged yet.</summary>
+    public const nuint SIOCOUTQ = 0x5411;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int fcntl(int fd, int command);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int ioctl(int fd, nuint request, int* value);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int pipe(int* fds);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int dup2(int from, int to);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial int close(int fd);
+
+    [LibraryImport("libc")]
+    public static partial int isatty(int fd);
+
+    public const short POLLIN = 1;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int poll(PollFd* fds, nuint count, int timeoutMs);
+
+    /// <summary>struct pollfd.</summary>
+    public struct PollFd
+    {
+        public int Fd;
+        public short Events;
+        public short Returned;
+    }
+}
