@@ -1,34 +1,48 @@
-using System.Net.Sockets;
+using System.Text;
 using Punchhole.Client;
+using Punchhole.Client.Platform;
+using Punchhole.Client.Relay;
 
+// Before anything opens a socket: a closed stdin, stdout or stderr must not lend its number to one.
+var descriptors = StandardDescriptors.CheckAndPlug();
+var stdout = StandardStreams.OpenOutput();
 var parsed = ClientCommandLine.Parse(args);
-if (parsed.Respond("punchhole", ClientCommandLine.Usage, Console.Out, Console.Error) is int exitCode)
+var helpWriter = new StreamWriter(stdout, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 4096, leaveOpen: true);
+try
 {
-    return exitCode;
+    if (parsed.Respond("punchhole", ClientCommandLine.Usage, helpWriter, Console.Error) is int exitCode)
+    {
+        helpWriter.Flush();
+        return exitCode;
+    }
+}
+catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+{
+    Console.Error.WriteLine($"punchhole: cannot write to stdout: {(descriptors.OutputClosed ? "it is closed" : ErrorText.Of(e))}");
+    return 1;
 }
 
 var options = parsed.Options!;
-var log = new ClientLog(Console.Error, options.Verbose);
-using var input = Console.OpenStandardInput();
-using var output = Console.OpenStandardOutput();
+var log = new ClientLog(Console.Error, options.Verbose, live: Terminal.IsError && !options.Quiet);
+// A bug must still end in one line and exit 1, never a stack trace.
+AppDomain.CurrentDomain.UnhandledException += (_, e) =>
+{
+    log.Info($"internal error: {ErrorText.OneLine((e.ExceptionObject as Exception)?.Message ?? "unknown")}");
+    Environment.Exit(1);
+};
+using var interruption = new Interruption(log);
+var io = new StandardIo(StandardStreams.OpenInput(), stdout, Terminal.IsInput, descriptors.InputClosed, descriptors.OutputClosed, Terminal.InputReady);
 try
 {
-    await new PunchholeSession(options, log, input, output).RunAsync();
-    return 0;
+    return await new PunchholeSession(options, log, io).RunAsync();
 }
 catch (ClientFailure e)
 {
     log.Info(e.Message);
     return 1;
 }
-catch (IOException e)
+catch (Exception e)
 {
-    // Relay errors name the end that failed: the peer, stdin, stdout or a forwarded connection.
-    log.Info($"relay failed: {e.Message}");
-    return 1;
-}
-catch (SocketException e)
-{
-    log.Info($"the connection failed: {e.Message}");
+    log.Info($"internal error: {ErrorText.OneLine(e.Message)}");
     return 1;
 }

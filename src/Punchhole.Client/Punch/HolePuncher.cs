@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Punchhole.Client;
+namespace Punchhole.Client.Punch;
 
 /// <summary>
 /// The TCP simultaneous open (RFC 793 fig. 8), made to survive real NATs.

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Punchhole.Client;
+namespace Punchhole.Client.Punch;
 
 /// <summary>
 /// The one local port everything uses: the T-STUN request and every punch attempt bind it, so the
