@@ -13,8 +13,9 @@ namespace Punchhole.Client.Rendezvous;
 /// Unlike the original client it does not half-close after the key. When a server ends a wait
 /// without a reply (ours at --timeout, the original at 30 s), the client registers again from the
 /// same port to the same server: the same 4-tuple. Had we sent the first FIN, our side of the old
-/// connection would sit in TIME_WAIT for a minute and the new connect would fail with "address not
-/// available". Instead the server closes first and our reset ends both sides at once. The socket
+/// connection would sit in TIME_WAIT for a minute, and where it cannot be reused (Linux without TCP
+/// timestamps, other systems) the new connect would fail with "address not available". Instead
+/// the server closes first and our reset ends both sides at once. The socket
 /// closes with a reset whatever happens (SO_LINGER 0, set before connecting), so a client that is
 /// interrupted or killed while waiting is seen by the server as gone, not as a waiter that only
 /// half-closed.

@@ -35,6 +35,31 @@ public class WaitWindowTests
         Assert.Contains(late.Lines, l => l.Contains($"the peer is 127.0.0.1:{firstPort}", StringComparison.Ordinal));
     }
 
+    [SkippableFact(Timeout = 90_000)]
+    public async Task Registering_again_from_the_same_port_works_where_a_TIME_WAIT_could_not_be_reused()
+    {
+        // Linux lets a connect reuse a 4-tuple that is in TIME_WAIT on loopback, or when TCP
+        // timestamps are on; here both are off, as on many hosts (Windows has no timestamps by
+        // default). Had our side of the first request ended in TIME_WAIT (it would, had the client
+        // half-closed after its key, as the original does), asking again from the same port would fail.
+        RepositoryPaths.RequireRoot("a network namespace");
+        using var lab = new IsolatedLoopback(("net.ipv4.tcp_tw_reuse", "0"), ("net.ipv4.tcp_timestamps", "0"));
+        using var server = ServerProcess.Start("ip", lab.Exec(ServerProcess.BuiltExecutable, "--port", "0", "--bind", "127.0.0.1", "--timeout", "1"));
+        var endPoint = await server.WaitUntilListeningAsync();
+        string[] at = ClientProgram.Server(endPoint.Port);
+        using var early = ChildProcess.Start("ip", lab.Exec(ClientProgram.Executable, [.. at, "--wait-timeout", "60", "tw"]));
+        await early.WaitForLineAsync("waiting for the peer");
+        Assert.True(await Pairing.EventuallyAsync(async () => (await server.StatsAsync())["timed_out"] >= 2, Wait), string.Join('\n', early.Lines));
+
+        using var late = ChildProcess.Start("ip", lab.Exec(ClientProgram.Executable, [.. at, "tw"]));
+        await early.WaitForLineAsync("connected to");
+        await late.WaitForLineAsync("connected to");
+        early.Input.Close();
+        late.Input.Close();
+        Assert.Equal(0, await early.WaitForExitAsync(Wait));
+        Assert.Equal(0, await late.WaitForExitAsync(Wait));
+    }
+
     [Fact(Timeout = 90_000)]
     public async Task A_client_registers_again_from_the_same_port_when_a_server_closes_without_a_reply_like_the_original()
     {
