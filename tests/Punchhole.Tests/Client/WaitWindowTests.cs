@@ -23,12 +23,7 @@ public class WaitWindowTests
         Assert.True(await ServerHost.EventuallyAsync(() => Interlocked.Read(ref server.Counters.TimedOut) >= 2, Wait), server.Log);
 
         using var late = ClientProgram.Start([.. at, "late peer"]);
-        await early.WaitForLineAsync("connected to");
-        await late.WaitForLineAsync("connected to");
-        early.Input.Close();
-        late.Input.Close();
-        Assert.Equal(0, await early.WaitForExitAsync(Wait));
-        Assert.Equal(0, await late.WaitForExitAsync(Wait));
+        await ConnectAndEndCleanlyAsync(early, late);
 
         // The late peer was given the port the early client registered from first.
         int firstPort = new Uri("tcp://" + asked[(asked.IndexOf(" from ", StringComparison.Ordinal) + 6)..].Split(';')[0]).Port;
@@ -52,12 +47,7 @@ public class WaitWindowTests
         Assert.True(await Pairing.EventuallyAsync(async () => (await server.StatsAsync())["timed_out"] >= 2, Wait), string.Join('\n', early.Lines));
 
         using var late = ChildProcess.Start("ip", lab.Exec(ClientProgram.Executable, [.. at, "tw"]));
-        await early.WaitForLineAsync("connected to");
-        await late.WaitForLineAsync("connected to");
-        early.Input.Close();
-        late.Input.Close();
-        Assert.Equal(0, await early.WaitForExitAsync(Wait));
-        Assert.Equal(0, await late.WaitForExitAsync(Wait));
+        await ConnectAndEndCleanlyAsync(early, late);
     }
 
     [Fact(Timeout = 90_000)]
@@ -97,5 +87,16 @@ public class WaitWindowTests
         string line = await client.WaitForLineAsync("waiting for the peer");
         Assert.Contains("10 min", line, StringComparison.Ordinal);
         Assert.DoesNotContain("60 s", line, StringComparison.Ordinal);
+    }
+
+    /// <summary>Both clients connect, end their stdin and exit 0.</summary>
+    private static async Task ConnectAndEndCleanlyAsync(ChildProcess early, ChildProcess late)
+    {
+        await early.WaitForLineAsync("connected to");
+        await late.WaitForLineAsync("connected to");
+        early.Input.Close();
+        late.Input.Close();
+        Assert.Equal(0, await early.WaitForExitAsync(Wait));
+        Assert.Equal(0, await late.WaitForExitAsync(Wait));
     }
 }
