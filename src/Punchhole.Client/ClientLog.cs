@@ -31,6 +31,18 @@ internal sealed class ClientLog(TextWriter error, bool verbose, bool live = fals
         }
     }
 
+    /// <summary>Text already formatted as whole lines (a usage error from the shared command-line code).</summary>
+    public void Raw(string text)
+    {
+        if (text.Length > 0)
+        {
+            lock (_clock)
+            {
+                Write(text);
+            }
+        }
+    }
+
     /// <summary>Detail shown only with -v.</summary>
     public void Detail(string message)
     {

@@ -6,24 +6,27 @@ using Punchhole.Client.Relay;
 // Before anything opens a socket: a closed stdin, stdout or stderr must not lend its number to one.
 var descriptors = StandardDescriptors.CheckAndPlug();
 var stdout = StandardStreams.OpenOutput();
+var stderr = StandardStreams.OpenError();
 var parsed = ClientCommandLine.Parse(args);
 var helpWriter = new StreamWriter(stdout, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), bufferSize: 4096, leaveOpen: true);
+var usageError = new StringWriter();
 try
 {
-    if (parsed.Respond("punchhole", ClientCommandLine.Usage, helpWriter, Console.Error) is int exitCode)
+    if (parsed.Respond("punchhole", ClientCommandLine.Usage, helpWriter, usageError) is int exitCode)
     {
         helpWriter.Flush();
+        new ClientLog(stderr, verbose: false).Raw(usageError.ToString());
         return exitCode;
     }
 }
 catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 {
-    Console.Error.WriteLine($"punchhole: cannot write to stdout: {(descriptors.OutputClosed ? "it is closed" : ErrorText.Of(e))}");
+    new ClientLog(stderr, verbose: false).Info($"cannot write to stdout: {(descriptors.OutputClosed ? "it is closed" : ErrorText.Of(e))}");
     return 1;
 }
 
 var options = parsed.Options!;
-var log = new ClientLog(Console.Error, options.Verbose, live: Terminal.IsError && !options.Quiet);
+var log = new ClientLog(stderr, options.Verbose, live: Terminal.IsError && !options.Quiet);
 // A bug must still end in one line and exit 1, never a stack trace.
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
 {
