@@ -34,7 +34,8 @@ AppDomain.CurrentDomain.UnhandledException += (_, e) =>
     Environment.Exit(1);
 };
 using var interruption = new Interruption(log);
-var io = new StandardIo(StandardStreams.OpenInput(), stdout, Terminal.IsInput, descriptors.InputClosed, descriptors.OutputClosed, Terminal.InputReady);
+var stdin = StandardStreams.OpenInput();
+var io = new StandardIo(stdin, stdout, Terminal.IsInput, descriptors.InputClosed, descriptors.OutputClosed, Terminal.InputReady, StandardStreams.InputLength(stdin));
 try
 {
     return await new PunchholeSession(options, log, io).RunAsync();

@@ -16,8 +16,19 @@ internal static partial class Libc
     /// <summary>SIOCOUTQ (TIOCOUTQ): bytes written to a TCP socket that its peer has not acknowledged yet.</summary>
     public const nuint SIOCOUTQ = 0x5411;
 
+    public const int SEEK_CUR = 1;
+
     [LibraryImport("libc", SetLastError = true)]
     public static partial int fcntl(int fd, int command);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint read(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial nint write(int fd, byte* buffer, nuint count);
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static partial long lseek(int fd, long offset, int whence);
 
     [LibraryImport("libc", SetLastError = true)]
     public static unsafe partial int ioctl(int fd, nuint request, int* value);

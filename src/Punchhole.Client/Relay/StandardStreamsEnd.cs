@@ -11,20 +11,7 @@ internal sealed class StandardStreamsEnd(StandardIo io) : RelayEnd
 
     public override bool SourceReady => io.InputReady?.Invoke() ?? false;
 
-    public override long? SourceLength
-    {
-        get
-        {
-            try
-            {
-                return io.Input.CanSeek ? io.Input.Length - io.Input.Position : null;
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-        }
-    }
+    public override long? SourceLength => io.InputLength ?? (io.Input.CanSeek ? io.Input.Length - io.Input.Position : null);
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer) => io.Input.ReadAsync(buffer);
 
@@ -52,4 +39,12 @@ internal sealed class StandardStreamsEnd(StandardIo io) : RelayEnd
 /// <param name="InputClosed">stdin was closed when the program started (<c>&lt;&amp;-</c>).</param>
 /// <param name="OutputClosed">stdout was closed when the program started (<c>&gt;&amp;-</c>).</param>
 /// <param name="InputReady">Tells whether stdin can be read at once, without reading it; null when unknown.</param>
-internal sealed record StandardIo(Stream Input, Stream Output, bool InputIsTerminal = false, bool InputClosed = false, bool OutputClosed = false, Func<bool>? InputReady = null);
+/// <param name="InputLength">The size of what stdin will give, when it is a regular file.</param>
+internal sealed record StandardIo(
+    Stream Input,
+    Stream Output,
+    bool InputIsTerminal = false,
+    bool InputClosed = false,
+    bool OutputClosed = false,
+    Func<bool>? InputReady = null,
+    long? InputLength = null);

@@ -16,7 +16,11 @@ internal static partial class ClientProgram
     /// the stdin or stdout a test process cannot hand it directly, such as a directory or a closed descriptor.
     /// </summary>
     public static ChildProcess StartRedirected(string redirections, params string[] args) =>
-        ChildProcess.Start("sh", ["-c", $"exec \"$0\" \"$@\" {redirections}", Executable, .. args]);
+        StartInShell($"exec \"$0\" \"$@\" {redirections}", args);
+
+    /// <summary>Runs <paramref name="script"/> with sh, in which <c>"$0" "$@"</c> is the client with <paramref name="args"/>.</summary>
+    public static ChildProcess StartInShell(string script, params string[] args) =>
+        ChildProcess.Start("sh", ["-c", script, Executable, .. args]);
 
     /// <summary>
     /// Starts the published static binary through sh with <paramref name="redirections"/>; skips
@@ -59,11 +63,17 @@ internal sealed class ClientWithPlainPeer : IDisposable
 
     /// <param name="args">Options and KEY after the server's (-4 -T 127.0.0.1 -P PORT).</param>
     /// <param name="redirections">Shell redirections for the client, or null to give it the test's pipes.</param>
-    public ClientWithPlainPeer(string[] args, string? redirections = null)
+    /// <param name="script">A shell script that runs the client as <c>"$0" "$@"</c>, instead of <paramref name="redirections"/>.</param>
+    public ClientWithPlainPeer(string[] args, string? redirections = null, string? script = null)
     {
         _rendezvous = new FakeRendezvous(_peer.Reply);
         string[] all = [.. ClientProgram.Server(_rendezvous.Port), .. args];
-        Client = redirections is null ? ClientProgram.Start(all) : ClientProgram.StartRedirected(redirections, all);
+        Client = (redirections, script) switch
+        {
+            (_, { } shell) => ClientProgram.StartInShell(shell, all),
+            ({ } redirect, _) => ClientProgram.StartRedirected(redirect, all),
+            _ => ClientProgram.Start(all),
+        };
     }
 
     public ChildProcess Client { get; }
