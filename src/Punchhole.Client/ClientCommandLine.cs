@@ -171,6 +171,11 @@ internal static class ClientCommandLine
             error = $"{name}: '{OptionValue.Printable(text)}' has an empty address (use {name} [BIND:]PORT)";
             return null;
         }
+        if (host is not null && !IsHostText(host))
+        {
+            error = $"{name}: '{OptionValue.Printable(host)}' is not a host name or address";
+            return null;
+        }
         // Port 0 lets the system pick one; the chosen port is logged.
         return OptionValue.TryPort(name, portText, allowZero: true, out int port, out error)
             ? new ListenForward(host, port)
@@ -186,10 +191,22 @@ internal static class ClientCommandLine
             error = $"{name}: '{OptionValue.Printable(text)}' is not HOST:PORT";
             return null;
         }
+        if (!IsHostText(host))
+        {
+            error = $"{name}: '{OptionValue.Printable(host)}' is not a host name or address";
+            return null;
+        }
         return OptionValue.TryPort(name, portText, allowZero: false, out int port, out error)
             ? new ConnectForward(host, port)
             : null;
     }
+
+    /// <summary>
+    /// Characters a host name or an IP address can hold (an IPv6 address with its zone too): what
+    /// else is typed there is a mistake, better said now than as a failed lookup after the peer came.
+    /// </summary>
+    private static bool IsHostText(string host) =>
+        host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or ':' or '%');
 
     private static (string? Host, string Port) SplitHostPort(string text)
     {

@@ -51,7 +51,7 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Sta
                     break;
             }
         }
-        catch (ClientFailure)
+        catch
         {
             // The peer must not take our going for a clean end.
             peerEnd.Abort();

@@ -4,8 +4,15 @@ namespace Punchhole.Client.Platform;
 
 /// <summary>
 /// The libc calls the client makes itself (linked in statically by DirectPInvoke), with the Linux
-/// constants they take. Only the types in this folder call them, each behind an operating-system
-/// check with a portable fallback.
+/// constants they take. Only the types in this folder call them, each behind
+/// <c>OperatingSystem.IsLinux()</c> with a portable fallback; this is the list to port:
+/// <list type="bullet">
+/// <item><see cref="DescriptorStream"/> (read, write, lseek): stdin/stdout/stderr; elsewhere the console's streams.</item>
+/// <item><see cref="StandardDescriptors"/> (fcntl, pipe, dup2, close): plugs closed standard descriptors; elsewhere nothing.</item>
+/// <item><see cref="Terminal"/> (isatty, poll): terminals and waiting stdin; elsewhere Console.Is*Redirected, and "not known".</item>
+/// <item><see cref="TcpDelivery"/> (ioctl SIOCOUTQ): the peer acknowledged everything; elsewhere only a pending error is checked.</item>
+/// <item><see cref="TcpConnectionState"/> (TCP_INFO through Socket.GetRawSocketOption): a reset whose error a send took; elsewhere the EOF is trusted.</item>
+/// </list>
 /// </summary>
 internal static partial class Libc
 {

@@ -32,12 +32,16 @@ internal static class TcpDelivery
         var pause = TimeSpan.FromMilliseconds(1);
         while (true)
         {
+            // The state first: CLOSED is final, so what SIOCOUTQ says afterwards is final too, and
+            // bytes still unacknowledged then mean a reset. The other order would take the last
+            // acknowledgement, arriving between the two reads, for one.
+            bool closed = TcpConnectionState.IsClosed(socket);
             long unacknowledged = Unacknowledged(socket);
             if (unacknowledged <= 0)
             {
                 return;
             }
-            if (TcpConnectionState.IsClosed(socket))
+            if (closed)
             {
                 throw new SocketException((int)SocketError.ConnectionReset);
             }

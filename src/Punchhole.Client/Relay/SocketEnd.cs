@@ -37,9 +37,10 @@ internal sealed class SocketEnd : RelayEnd
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer)
     {
         int n = await Socket.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false);
-        if (n == 0 && !_sentEnd && TcpConnectionState.IsClosed(Socket))
+        // A reset whose error a send took first is not the clean end it looks like. The state is
+        // read before our FIN is looked at: a connection closed before we ended our side was reset.
+        if (n == 0 && TcpConnectionState.IsClosed(Socket) && !_sentEnd)
         {
-            // A reset whose error a send took first: not the clean end of the stream it looks like.
             throw new SocketException((int)SocketError.ConnectionReset);
         }
         return n;

@@ -110,6 +110,8 @@ public class ClientCommandLineTests
     [InlineData("two forwards", "-4T", "h", "-L", "2222", "-R", "localhost:22")]
     [InlineData("-R without host", "-4T", "h", "-R", "22")]
     [InlineData("-L with an empty address", "-4T", "h", "-L", ":22")]
+    [InlineData("-L with a space in the address", "-4T", "h", "-L", "my host:22")]
+    [InlineData("-R with a control character in the host", "-4T", "h", "-R", "a\u0007b:22")]
     [InlineData("bad timeout", "-4T", "h", "--punch-timeout", "0")]
     [InlineData("empty key", "-4T", "h", "")]
     public void Bad_usage_is_one_error_line(string why, params string[] args)

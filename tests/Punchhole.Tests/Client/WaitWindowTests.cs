@@ -96,7 +96,7 @@ public class WaitWindowTests
         await late.WaitForLineAsync("connected to");
         early.Input.Close();
         late.Input.Close();
-        Assert.Equal(0, await early.WaitForExitAsync(Wait));
-        Assert.Equal(0, await late.WaitForExitAsync(Wait));
+        var codes = (await early.WaitForExitAsync(Wait), await late.WaitForExitAsync(Wait));
+        Assert.True(codes == (0, 0), $"exit codes {codes}:\n{string.Join('\n', early.Lines)}\n--\n{string.Join('\n', late.Lines)}");
     }
 }
