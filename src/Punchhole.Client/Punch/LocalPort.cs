@@ -33,7 +33,7 @@ internal sealed class LocalPort : IDisposable
         }
         catch (SocketException e)
         {
-            throw new ClientFailure($"cannot bind {address}: {e.Message}");
+            throw new ClientFailure($"cannot bind {address}: {ErrorText.Of(e)}");
         }
     }
 
