@@ -26,6 +26,11 @@ catch (Exception e) when (e is IOException or UnauthorizedAccessException)
 }
 
 var options = parsed.Options!;
+// Reading stdin (and -r's look at it) blocks a pool thread for as long as the user is silent; on
+// a 2-core host that is half the pool's minimum, so under load everything else would queue behind
+// the pool's slow thread injection.
+ThreadPool.GetMinThreads(out int workers, out int completionPorts);
+ThreadPool.SetMinThreads(Math.Max(workers, 8), completionPorts);
 var log = new ClientLog(stderr, options.Verbose, live: Terminal.IsError && !options.Quiet);
 // A bug must still end in one line and exit 1, never a stack trace.
 AppDomain.CurrentDomain.UnhandledException += (_, e) =>
