@@ -17,6 +17,13 @@ internal sealed record ServerOptions
     /// <summary>The longest a client may take to send its 32 key bytes.</summary>
     public TimeSpan KeyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long an arrival that claimed a waiter waits for the waiter's TCP to acknowledge the
+    /// reply sent to it; past it the waiter counts as gone. A round trip, with room for one
+    /// retransmission of the reply at the shortest RTO and a slow mobile link.
+    /// </summary>
+    public TimeSpan ConfirmTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The most clients that may wait unpaired at once.</summary>
     public int MaxWaiting { get; init; } = 50_000;
 
