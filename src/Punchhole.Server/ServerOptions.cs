@@ -59,6 +59,13 @@ internal sealed record ServerOptions
     public const int ReservedDescriptors = 64;
 
     /// <summary>
+    /// The lowest open-file limit tstun starts with: the runtime's own descriptors, the reserve and
+    /// the accept loop's spares, and room for some clients. Below it the runtime's socket engine
+    /// itself may fail to start.
+    /// </summary>
+    public const int MinimumOpenFiles = 128;
+
+    /// <summary>
     /// The connection cap in force: <see cref="MaxConnections"/> (unlimited when 0), but never more
     /// than the descriptors left, the open-file limit less those already in use, a reserve, and the
     /// accept loop's spares.
