@@ -70,32 +70,14 @@ public sealed class ReferenceServerTests : IDisposable
         return binary;
     }
 
-    private static int FreePort()
-    {
-        using var probe = new System.Net.Sockets.Socket(System.Net.Sockets.AddressFamily.InterNetworkV6, System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp) { DualMode = true };
-        probe.Bind(new IPEndPoint(IPAddress.IPv6Any, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
     [SkippableFact(Timeout = 120_000)]
     public async Task The_reference_server_pairs_split_keys_and_both_families_and_drops_a_waiter_that_resets()
     {
-        int port = FreePort();
+        int port = LocalPorts.Free();
         using var server = ChildProcess.Start(await BuildReferenceAsync(), "-p", port.ToString(CultureInfo.InvariantCulture));
         var v4 = new IPEndPoint(IPAddress.Loopback, port);
         var v6 = new IPEndPoint(IPAddress.IPv6Loopback, port);
-        Assert.True(await Pairing.EventuallyAsync(async () =>
-        {
-            try
-            {
-                using var probe = await RendezvousClient.ConnectAsync(v4);
-                return true;
-            }
-            catch (System.Net.Sockets.SocketException)
-            {
-                return false;
-            }
-        }, Wait, TimeSpan.FromMilliseconds(50)), "tstun-ref never listened");
+        Assert.True(await LocalPorts.AcceptsAsync(v4, Wait), "tstun-ref never listened");
 
         // Many pairs at once, each reply naming the partner's own address and port.
         Assert.Empty(await Pairing.PairManyAsync(v4, pairs: 300, concurrency: 32, firstSource: 1, sources: 4));

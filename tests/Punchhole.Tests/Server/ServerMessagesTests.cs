@@ -7,7 +7,7 @@ using Punchhole.Tests.Support;
 namespace Punchhole.Tests.Server;
 
 /// <summary>
-/// The published tstun in the situations that used to crash it or print runtime internals: a
+/// The published tstun in the situations that can crash a .NET program or print runtime internals: a
 /// closed or full stdout or stderr, an open-file limit too small to run with. Every failure is
 /// one English line and exit code 1; no stack trace, no runtime resource key.
 /// </summary>
@@ -56,10 +56,10 @@ public partial class ServerMessagesTests
     [SkippableFact(Timeout = 60_000)]
     public async Task Started_with_stderr_closed_it_serves_and_writes_nothing_to_stdout()
     {
-        int port = FreePort();
+        int port = LocalPorts.Free();
         using var server = StartWith("2>&-", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1");
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
-        Assert.True(await Pairing.EventuallyAsync(async () => await Listens(endPoint), Wait, TimeSpan.FromMilliseconds(50)), "tstun never listened");
+        Assert.True(await LocalPorts.AcceptsAsync(endPoint, Wait), "tstun never listened");
         await Pairing.PairAsync(endPoint);
         server.Signal(SIGTERM);
         Assert.Equal(0, await server.WaitForExitAsync(Wait));
@@ -73,10 +73,10 @@ public partial class ServerMessagesTests
     [SkippableFact(Timeout = 60_000)]
     public async Task A_full_stderr_does_not_stop_the_server()
     {
-        int port = FreePort();
+        int port = LocalPorts.Free();
         using var server = StartWith("2>/dev/full", "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--stats-interval", "1");
         var endPoint = new IPEndPoint(IPAddress.Loopback, port);
-        Assert.True(await Pairing.EventuallyAsync(async () => await Listens(endPoint), Wait, TimeSpan.FromMilliseconds(50)), "tstun never listened");
+        Assert.True(await LocalPorts.AcceptsAsync(endPoint, Wait), "tstun never listened");
         // Past a summary line or two, each a failed write.
         await Task.Delay(TimeSpan.FromSeconds(2.5));
         await Pairing.PairAsync(endPoint);
@@ -107,28 +107,6 @@ public partial class ServerMessagesTests
         Assert.Equal(1, await server.WaitForExitAsync(Wait));
         var line = Assert.Single(server.Lines, l => l.Length > 0);
         Assert.EndsWith($" tstun: cannot listen on 127.0.0.1:{port}: Address already in use", line, StringComparison.Ordinal);
-    }
-
-    private static int FreePort()
-    {
-        using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        return ((IPEndPoint)probe.LocalEndPoint!).Port;
-    }
-
-    private static async Task<bool> Listens(IPEndPoint endPoint)
-    {
-        using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await socket.ConnectAsync(endPoint, timeout.Token);
-            return true;
-        }
-        catch (Exception e) when (e is SocketException or OperationCanceledException)
-        {
-            return false;
-        }
     }
 
     // "   at Type.Method(...)", as the runtime prints a stack.

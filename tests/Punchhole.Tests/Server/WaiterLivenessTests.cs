@@ -100,87 +100,117 @@ public class WaiterLivenessTests
     [SkippableFact(Timeout = 60_000)]
     public async Task A_waiter_that_never_acknowledges_is_given_up_after_the_bound_and_the_arrival_pairs_with_the_next()
     {
-        using var ns = LoopbackNamespace.Create();
-        using var host = ns.Run(() => new ServerHost());
-        var server = host.EndPoint();
-        var key = RendezvousClient.NewKey();
-        using var silent = await RendezvousClient.ConnectAsync(ns.CreateTcpSocket(), server);
-        await silent.SendKeyAsync(key);
-        Assert.True(await ServerHost.EventuallyAsync(() => host.Server.Table.Count == 1));
-        // From now on nothing the server sends reaches the waiter, as if its host had dropped off the net.
-        ns.Iptables(DropFromServer(server.Port, silent.LocalEndPoint.Port, add: true));
-
-        using var arrival = await RendezvousClient.ConnectAsync(ns.CreateTcpSocket(), server);
+        using var lab = await LostReplies.StartAsync();
         var clock = Stopwatch.StartNew();
-        await arrival.SendKeyAsync(key);
-        Assert.True(await ServerHost.EventuallyAsync(() => host.Counters.DeadWaiters == 1 && host.Server.Table.Count == 1, Wait),
-            $"the silent waiter was not given up (paired={host.Counters.Pairs})");
+        using var arrival = await lab.ArriveAsync();
+        Assert.True(await ServerHost.EventuallyAsync(() => lab.Host.Counters.DeadWaiters == 1 && lab.Host.Server.Table.Count == 1, Wait),
+            $"the silent waiter was not given up (paired={lab.Host.Counters.Pairs})");
         Assert.True(clock.Elapsed >= TimeSpan.FromSeconds(1.9), $"given up after {clock.Elapsed.TotalSeconds:0.00} s, before the 2 s bound");
         Assert.True(await arrival.StaysSilentAsync(TimeSpan.FromMilliseconds(100)), "the arrival was told something");
 
-        using var partner = await RendezvousClient.ConnectAsync(ns.CreateTcpSocket(), server);
-        await partner.SendKeyAsync(key);
+        using var partner = await lab.ArriveAsync();
         Assert.Equal(Pairing.Observed(partner), await arrival.ReadToEndAsync());
         Assert.Equal(Pairing.Observed(arrival), await partner.ReadToEndAsync());
-        Assert.Equal(1, host.Counters.Pairs);
+        Assert.Equal(1, lab.Host.Counters.Pairs);
     }
 
     [SkippableFact(Timeout = 60_000)]
     public async Task A_waiter_whose_reply_is_lost_then_retransmitted_within_the_bound_still_pairs()
     {
-        using var ns = LoopbackNamespace.Create();
-        using var host = ns.Run(() => new ServerHost());
-        var server = host.EndPoint();
-        var key = RendezvousClient.NewKey();
-        using var waiter = await RendezvousClient.ConnectAsync(ns.CreateTcpSocket(), server);
-        await waiter.SendKeyAsync(key);
-        Assert.True(await ServerHost.EventuallyAsync(() => host.Server.Table.Count == 1));
-        string[] rule = DropFromServer(server.Port, waiter.LocalEndPoint.Port, add: true);
-        ns.Iptables(rule);
-
-        using var arrival = await RendezvousClient.ConnectAsync(ns.CreateTcpSocket(), server);
-        await arrival.SendKeyAsync(key);
+        using var lab = await LostReplies.StartAsync();
+        using var arrival = await lab.ArriveAsync();
         // The waiter's reply is out and lost: the arrival waits for the acknowledgement.
-        Assert.True(await ServerHost.EventuallyAsync(() => host.Server.Confirmations.Count == 1));
-        ns.Iptables(DropFromServer(server.Port, waiter.LocalEndPoint.Port, add: false));
+        Assert.True(await ServerHost.EventuallyAsync(() => lab.Host.Server.Confirmations.Count == 1));
+        lab.StopLosing();
 
         // TCP retransmits the reply (after 0.2 s, then 0.6 s, 1.4 s): one gets through within the bound.
-        Assert.Equal(Pairing.Observed(waiter), await arrival.ReadToEndAsync());
-        Assert.Equal(Pairing.Observed(arrival), await waiter.ReadToEndAsync());
-        Assert.Equal(1, host.Counters.Pairs);
-        Assert.Equal(0, host.Counters.DeadWaiters);
+        Assert.Equal(Pairing.Observed(lab.Waiter), await arrival.ReadToEndAsync());
+        Assert.Equal(Pairing.Observed(arrival), await lab.Waiter.ReadToEndAsync());
+        Assert.Equal(1, lab.Host.Counters.Pairs);
+        Assert.Equal(0, lab.Host.Counters.DeadWaiters);
     }
 
     [SkippableFact(Timeout = 60_000)]
     public async Task Stopping_the_server_ends_an_arrival_waiting_for_an_acknowledgement_at_once()
     {
-        using var ns = LoopbackNamespace.Create();
-        using var host = ns.Run(() => new ServerHost());
-        var server = host.EndPoint();
-        var key = RendezvousClient.NewKey();
-        using var waiter = await RendezvousClient.ConnectAsync(ns.CreateTcpSocket(), server);
-        await waiter.SendKeyAsync(key);
-        Assert.True(await ServerHost.EventuallyAsync(() => host.Server.Table.Count == 1));
-        ns.Iptables(DropFromServer(server.Port, waiter.LocalEndPoint.Port, add: true));
-        using var arrival = await RendezvousClient.ConnectAsync(ns.CreateTcpSocket(), server);
-        await arrival.SendKeyAsync(key);
-        Assert.True(await ServerHost.EventuallyAsync(() => host.Server.Confirmations.Count == 1));
+        using var lab = await LostReplies.StartAsync();
+        using var arrival = await lab.ArriveAsync();
+        Assert.True(await ServerHost.EventuallyAsync(() => lab.Host.Server.Confirmations.Count == 1));
 
         var clock = Stopwatch.StartNew();
-        host.Server.Stop();
+        lab.Host.Server.Stop();
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(1), $"Stop took {clock.Elapsed.TotalSeconds:0.00} s");
         Assert.Equal("", await arrival.ReadToEndAsync(TimeSpan.FromSeconds(1)));
-        Assert.Equal(0, host.Counters.Pairs);
-        Assert.Equal(0, host.Counters.DeadWaiters);
-        Assert.True(await ServerHost.EventuallyAsync(() => host.Counters.Active == 0));
+        Assert.Equal(0, lab.Host.Counters.Pairs);
+        Assert.Equal(0, lab.Host.Counters.DeadWaiters);
+        Assert.True(await ServerHost.EventuallyAsync(() => lab.Host.Counters.Active == 0));
     }
 
-    /// <summary>An iptables rule (added or deleted) that drops what the server sends to one client port.</summary>
-    private static string[] DropFromServer(int serverPort, int clientPort, bool add) =>
-    [
-        add ? "-A" : "-D", "INPUT", "-p", "tcp",
-        "--sport", serverPort.ToString(CultureInfo.InvariantCulture),
-        "--dport", clientPort.ToString(CultureInfo.InvariantCulture),
-        "-j", "DROP",
-    ];
+    /// <summary>
+    /// A server and clients in a private network namespace (root), and one client waiting there
+    /// whose host then drops everything the server sends it (iptables), as if it had fallen off
+    /// the net.
+    /// </summary>
+    private sealed class LostReplies : IDisposable
+    {
+        private readonly LoopbackNamespace _ns;
+        private readonly byte[] _key = RendezvousClient.NewKey();
+
+        private LostReplies(LoopbackNamespace ns)
+        {
+            _ns = ns;
+            Host = ns.Run(() => new ServerHost());
+        }
+
+        public ServerHost Host { get; }
+
+        public RendezvousClient Waiter { get; private set; } = null!;
+
+        public static async Task<LostReplies> StartAsync()
+        {
+            var lab = new LostReplies(LoopbackNamespace.Create());
+            try
+            {
+                lab.Waiter = await lab.ArriveAsync();
+                Assert.True(await ServerHost.EventuallyAsync(() => lab.Host.Server.Table.Count == 1));
+                lab._ns.Iptables(lab.DropRule("-A"));
+                return lab;
+            }
+            catch
+            {
+                lab.Dispose();
+                throw;
+            }
+        }
+
+        /// <summary>A new client in the namespace that sends the shared key (and a FIN).</summary>
+        public async Task<RendezvousClient> ArriveAsync()
+        {
+            var client = await RendezvousClient.ConnectAsync(_ns.CreateTcpSocket(), Host.EndPoint());
+            await client.SendKeyAsync(_key);
+            return client;
+        }
+
+        /// <summary>Lets the server's packets reach the waiter again.</summary>
+        public void StopLosing()
+        {
+            _ns.Iptables(DropRule("-D"));
+        }
+
+        private string[] DropRule(string action) =>
+        [
+            action, "INPUT", "-p", "tcp",
+            "--sport", Host.EndPoint().Port.ToString(CultureInfo.InvariantCulture),
+            "--dport", Waiter.LocalEndPoint.Port.ToString(CultureInfo.InvariantCulture),
+            "-j", "DROP",
+        ];
+
+        public void Dispose()
+        {
+            Waiter?.Dispose();
+            Host.Dispose();
+            // The rule goes with the namespace.
+            _ns.Dispose();
+        }
+    }
 }
