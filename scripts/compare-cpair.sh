@@ -9,6 +9,8 @@
 # Env: LOADS   load tools, any of "pairload punchhole-load" (default: pairload; punchhole-load
 #              stands in, with a note, when pairload.c is not found)
 #      TSTUN   server binary (default artifacts/tstun/tstun), TSTUN_ARGS extra server options
+#      TSTUN_BASE a baseline tstun binary (say, built from main) run as one more server, "tstun-base",
+#              with the same options: the ratio tstun/tstun-base is what a change costs
 #      SHARED_TOOLS, TSTUN_REF, CPAIR, PAIRLOAD, PHLOAD: see scripts/reference-tools.sh
 #      OUT     file for the raw lines
 set -euo pipefail

@@ -54,9 +54,10 @@ available_loads() {
   echo "$out"
 }
 
-# The reference servers present: tstun-ref always, cpair when built.
+# The reference servers present: tstun-ref always, cpair when built, and tstun-base when
+# TSTUN_BASE names a baseline tstun binary (say, main's), to measure a change in the same run.
 reference_servers() {
-  echo "tstun-ref${CPAIR:+ cpair}"
+  echo "tstun-ref${CPAIR:+ cpair}${TSTUN_BASE:+ tstun-base}"
 }
 
 wait_port() { # PORT: until something accepts on 127.0.0.1:PORT (5 s at most)
@@ -64,7 +65,7 @@ wait_port() { # PORT: until something accepts on 127.0.0.1:PORT (5 s at most)
   return 1
 }
 
-# Starts server $1 (tstun, tstun-ref or cpair) on port $2, tstun with the options after it, its
+# Starts server $1 (tstun, tstun-base, tstun-ref or cpair) on port $2, tstun with the options after it, its
 # output to $SERVER_LOG (default /dev/null); sets server_pid and waits until it accepts.
 start_server() {
   local name=$1 port=$2 log=${SERVER_LOG:-/dev/null}
@@ -73,6 +74,7 @@ start_server() {
     tstun-ref) "$TSTUN_REF" -p "$port" >/dev/null 2>"$log" & ;;
     cpair) "$CPAIR" -p "$port" >/dev/null 2>"$log" & ;;
     tstun) "${TSTUN:-artifacts/tstun/tstun}" --port "$port" --stats-interval 0 "$@" >/dev/null 2>"$log" & ;;
+    tstun-base) "$TSTUN_BASE" --port "$port" --stats-interval 0 "$@" >/dev/null 2>"$log" & ;;
     *) echo "unknown server $name" >&2; return 1 ;;
   esac
   server_pid=$!
