@@ -6,22 +6,47 @@ namespace Punchhole.Server;
 /// <summary>Where a party is in its life. Only the transitions in <see cref="RendezvousParty"/> are legal.</summary>
 internal enum PartyPhase
 {
+    /// <summary>In the pool, between connections.</summary>
     Idle = 0,
+
+    /// <summary>Reading its 32 key bytes.</summary>
     ReadingKey,
+
+    /// <summary>The key read was ended (EOF, reset, or the key timeout); the party closes without a reply.</summary>
     KeyAborted,
+
+    /// <summary>Has its key and is looking for a partner in the table.</summary>
     Pairing,
+
+    /// <summary>In the table, waiting for a partner with the same key.</summary>
     Waiting,
+
+    /// <summary>A waiter claimed by an arrival, which now owns it until it signals the outcome.</summary>
     Paired,
+
+    /// <summary>A waiter that left the table without a partner (timeout, reset, shutdown).</summary>
     Left,
-    Replying,
+
+    /// <summary>An arrival that sent its claimed waiter its reply and waits for the waiter's TCP to acknowledge it.</summary>
+    Confirming,
 }
 
 /// <summary>Why a wait ended.</summary>
 internal enum WaitEnd
 {
+    /// <summary>The arrival that claimed this waiter delivered its reply, acknowledged: close normally.</summary>
     Paired,
+
+    /// <summary>Claimed, sent its reply, but reset or silent: the arrival moved on; abort.</summary>
+    Gone,
+
+    /// <summary>No partner before the wait timeout.</summary>
     TimedOut,
+
+    /// <summary>The waiter's connection was reset while it waited.</summary>
     Disconnected,
+
+    /// <summary>The server is stopping.</summary>
     ShuttingDown,
 }
 
@@ -58,8 +83,6 @@ internal abstract class RendezvousParty
 
     /// <summary>When the current phase times out, in <see cref="Environment.TickCount64"/> milliseconds.</summary>
     public long Deadline { get; protected set; }
-
-    public PartyPhase Phase => PhaseOf(Volatile.Read(ref _word));
 
     /// <summary>The phase and generation, read as one, for a later <see cref="TryMove(long, PartyPhase)"/>.</summary>
     public long Word => Volatile.Read(ref _word);
