@@ -32,19 +32,12 @@ out=${OUT:-/dev/null}
 : > "$out"
 
 run_one() { # server load
-  local server=$1 load=$2 line
-  start_server "$server"
-  local t0; t0=$(cpu_ticks "$server_pid")
+  local server=$1 load=$2
   case $load in
-    pairload) line=$("$pairload" -p "$port" "${load_args[@]}" || true) ;;
-    # punchhole-load prints a report; its last line is "result key=value ...", with pairload's keys first.
-    punchhole-load) line=$("$phload" constant -p "$port" "${load_args[@]}" | sed -n 's/^result //p' || true) ;;
+    pairload) measure "$server" "$pairload" -p "$port" "${load_args[@]}" ;;
+    punchhole-load) measure "$server" phload_result constant -p "$port" "${load_args[@]}" ;;
   esac
-  local t1; t1=$(cpu_ticks "$server_pid")
-  local rss; rss=$(rss_kb "$server_pid")
-  stop_server
-  echo "$server/$load $line cpu_s=$(ticks_to_s "$t0" "$t1") rss_kb=$rss" | tee -a "$out"
-  next_port
+  echo "$server/$load $line cpu_s=$server_cpu rss_kb=$server_rss" | tee -a "$out"
 }
 
 results=$work/results

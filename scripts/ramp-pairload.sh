@@ -42,21 +42,15 @@ out=${OUT:-/dev/null}
 : > "$out"
 
 run_one() { # server rate
-  local server=$1 rate=$2 line
-  start_server "$server"
-  local t0; t0=$(cpu_ticks "$server_pid")
+  local server=$1 rate=$2 timed=(/usr/bin/time -f "load_cpu_s=%U+%S" -o "$work/time")
   case $load in
-    pairload) line=$(/usr/bin/time -f "load_cpu_s=%U+%S" -o "$work/time" \
-                       "$pairload" -p "$port" -r "$rate" -n $((rate * step)) "${load_args[@]}" || true) ;;
-    punchhole-load) line=$(/usr/bin/time -f "load_cpu_s=%U+%S" -o "$work/time" \
-                       "$phload" ramp -p "$port" --start-rate "$rate" --step-rate 1 --max-rate "$rate" \
-                       --step-seconds "$step" --p99-ms 600000 "${load_args[@]}" | sed -n 's/^result //p' || true) ;;
+    pairload) measure "$server" "${timed[@]}" "$pairload" -p "$port" -r "$rate" -n $((rate * step)) "${load_args[@]}" ;;
+    punchhole-load) measure "$server" "${timed[@]}" "$phload" ramp -p "$port" --start-rate "$rate" --step-rate 1 --max-rate "$rate" \
+                      --step-seconds "$step" --p99-ms 600000 "${load_args[@]}"
+                    line=$(sed -n 's/^result //p' <<<"$line") ;;
   esac
-  local t1; t1=$(cpu_ticks "$server_pid")
-  stop_server
   local load_cpu; load_cpu=$(awk -F= '/^load_cpu_s=/ { split($2, t, "+"); printf "%.2f", t[1] + t[2] }' "$work/time")
-  echo "$server rate=$rate $line server_cpu_s=$(ticks_to_s "$t0" "$t1") load_cpu_s=${load_cpu:-0}" | tee -a "$out"
-  next_port
+  echo "$server rate=$rate $line server_cpu_s=$server_cpu load_cpu_s=${load_cpu:-0}" | tee -a "$out"
 }
 
 results=$work/results

@@ -57,6 +57,23 @@ start_server() {
 
 stop_server() { kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true; }
 
+# measure SERVER COMMAND...: starts SERVER on $port, runs COMMAND (its arguments expanded by the
+# caller, $port included), stops the server and moves to the next port. Sets `line` to the
+# command's output, `server_cpu` to the server's CPU seconds meanwhile and `server_rss` (kB) after.
+measure() {
+  local server=$1; shift
+  start_server "$server"
+  local t0; t0=$(cpu_ticks "$server_pid")
+  line=$("$@" || true)
+  server_cpu=$(ticks_to_s "$t0" "$(cpu_ticks "$server_pid")")
+  server_rss=$(rss_kb "$server_pid")
+  stop_server
+  next_port
+}
+
+# punchhole-load's report ends with "result key=value ...", pairload's keys first: keep that line's pairs.
+phload_result() { "$phload" "$@" | sed -n 's/^result //p'; }
+
 # in_order ROUND NAME...: the names in order in odd rounds, reversed in even ones (ABBA), so drift favours none.
 in_order() {
   local round=$1; shift
