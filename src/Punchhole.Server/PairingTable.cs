@@ -66,6 +66,9 @@ public enum PairingTableFlaw
 
     /// <summary>Publishes at whatever the head is by then, not at the head its search started from.</summary>
     PublishWithoutRecheck,
+
+    /// <summary>Unlinks a dead node without marking it first, so an unlink next to it can be lost.</summary>
+    UnlinkWithoutMark,
 }
 #else
 namespace Punchhole.Server;
@@ -203,12 +206,22 @@ internal sealed class PairingTable
         ref long link = ref head;
         long seen;
         int current;
+#if PAIRING_TABLE_FLAWS
+        // A flawed table can corrupt a chain into a loop: end the walk with an error, not a hang.
+        int steps = 0;
+#endif
     restart:
         first = seen = Volatile.Read(ref head);
         link = ref head;
         current = Target(seen);
         while (current != None)
         {
+#if PAIRING_TABLE_FLAWS
+            if (++steps > 1_000_000)
+            {
+                throw new InvalidOperationException("a chain loops: the table is corrupt");
+            }
+#endif
             ref Node node = ref _nodes[current];
             long next = Volatile.Read(ref node.Next);
             var party = Volatile.Read(ref node.Party);
@@ -219,23 +232,33 @@ internal sealed class PairingTable
             }
             if (IsMarked(next))
             {
-                long after = Relink(seen, Target(next));
-                if (Interlocked.CompareExchange(ref link, after, seen) != seen)
+                if (!TryUnlink(ref link, ref seen, current, next))
                 {
                     goto restart;
                 }
-                Free(current);
                 if (Unsafe.AreSame(ref link, ref head))
                 {
-                    first = after;
+                    first = seen;
                 }
-                seen = after;
                 current = Target(next);
                 continue;
             }
             long word = party!.Word;
             if (!RendezvousParty.InWait(word, stamp))
             {
+#if PAIRING_TABLE_FLAWS
+                if (Flaw == PairingTableFlaw.UnlinkWithoutMark)
+                {
+                    Thread.Yield();
+                    if (!TryUnlink(ref link, ref seen, current, next))
+                    {
+                        goto restart;
+                    }
+                    first = Unsafe.AreSame(ref link, ref head) ? seen : first;
+                    current = Target(next);
+                    continue;
+                }
+#endif
                 Mark(ref node, party, stamp);
                 continue;
             }
@@ -253,6 +276,23 @@ internal sealed class PairingTable
             current = Target(next);
         }
         return claimed;
+    }
+
+    /// <summary>
+    /// Unlinks node <paramref name="current"/>, whose link held <paramref name="next"/>, from the link
+    /// that held <paramref name="seen"/>, and frees it; false if that link changed meanwhile. On
+    /// success <paramref name="seen"/> is the link's new value.
+    /// </summary>
+    private bool TryUnlink(ref long link, ref long seen, int current, long next)
+    {
+        long after = Relink(seen, Target(next));
+        if (Interlocked.CompareExchange(ref link, after, seen) != seen)
+        {
+            return false;
+        }
+        Free(current);
+        seen = after;
+        return true;
     }
 
     private bool TryClaim(RendezvousParty party, long word)

@@ -116,22 +116,30 @@ internal sealed class StressRun
 
         // Settle: every continuation queued to the thread pool has run; only real waiters stay busy.
         var log = _logs[_workers];
-        SettleUntil(p => Volatile.Read(ref p.Busy) == 0 || p.Phase == PartyPhase.Waiting);
-        SettledCount = _table.Count;
-        SettledWaitingByKey = new int[_keys.Length];
-        foreach (var party in _parties.Where(p => p.Phase == PartyPhase.Waiting))
+        try
         {
-            SettledWaitingByKey[party.KeyIndex]++;
-        }
+            SettleUntil(p => Volatile.Read(ref p.Busy) == 0 || p.Phase == PartyPhase.Waiting);
+            SettledCount = _table.Count;
+            SettledWaitingByKey = new int[_keys.Length];
+            foreach (var party in _parties.Where(p => p.Phase == PartyPhase.Waiting))
+            {
+                SettledWaitingByKey[party.KeyIndex]++;
+            }
 
-        // Drain: end every wait that is left, as a server's shutdown does.
-        foreach (var party in _parties)
-        {
-            TryEndWait(party, WaitEnd.ShuttingDown, log);
+            // Drain: end every wait that is left, as a server's shutdown does.
+            foreach (var party in _parties)
+            {
+                TryEndWait(party, WaitEnd.ShuttingDown, log);
+            }
+            Unsettled = SettleUntil(p => Volatile.Read(ref p.Busy) == 0);
+            DrainedCount = _table.Count;
+            Refill();
         }
-        Unsettled = SettleUntil(p => Volatile.Read(ref p.Busy) == 0);
-        DrainedCount = _table.Count;
-        Refill();
+        catch (Exception e)
+        {
+            // A broken table may throw here too (a flawed build detects a looping chain): judged like a worker's.
+            log.Add(new StressEvent(StressOp.Crashed, -1, 0, -1, Stopwatch.GetTimestamp(), Stopwatch.GetTimestamp(), Error: e.ToString()));
+        }
     }
 
     /// <summary>A worker: its own parties arrive, and it ends random parties' waits.</summary>
