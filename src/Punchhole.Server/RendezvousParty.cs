@@ -46,15 +46,15 @@ internal readonly record struct PairOutcome(WaitEnd End, PeerAddress Partner)
 /// </summary>
 internal abstract class RendezvousParty
 {
-    private static readonly Action<object?> s_onSignal = static state => ((RendezvousParty)state!).ConsumeSignal();
-
-    // Completions run on the thread that sets them: the partner's, inline, which saves a hop.
-    private ManualResetValueTaskSourceCore<PairOutcome> _signal = new() { RunContinuationsAsynchronously = false };
     private const long PhaseMask = 0xFF;
     private const long EpisodeUnit = 0x100;
     private const long EpisodeMask = 0xFFFF_FF00;
     private const long GenerationMask = ~0xFFFF_FFFFL;
 
+    private static readonly Action<object?> s_onSignal = static state => ((RendezvousParty)state!).ConsumeSignal();
+
+    // Completions run on the thread that sets them: the partner's, inline, which saves a hop.
+    private ManualResetValueTaskSourceCore<PairOutcome> _signal = new() { RunContinuationsAsynchronously = false };
     private long _word;
 
 #if SPIN_LOCK_PAIRING_TABLE
@@ -72,7 +72,7 @@ internal abstract class RendezvousParty
 
     public PartyPhase Phase => PhaseOf(Volatile.Read(ref _word));
 
-    /// <summary>The phase and generation, read as one, for a later <see cref="TryMove(long, PartyPhase)"/>.</summary>
+    /// <summary>The phase, episode and generation, read as one, for a later <see cref="TryMove(long, PartyPhase)"/>.</summary>
     public long Word => Volatile.Read(ref _word);
 
     public static PartyPhase PhaseOf(long word) => (PartyPhase)(byte)word;
