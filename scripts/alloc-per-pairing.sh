@@ -5,20 +5,20 @@
 # its counters (SIGUSR1), runs PAIRS more pairings with -c 64 -S 4, asks again, and divides the
 # growth of alloc_bytes (GC.GetTotalAllocatedBytes) by the growth of paired. The load comes from
 # pairload, or from punchhole-load (with a note) when pairload.c is not found.
-# Env: TSTUN (default artifacts/tstun/tstun); SHARED_TOOLS, PAIRLOAD, PHLOAD: see scripts/reference-tools.sh.
+# Env: SERVER (default tstun; also tstun-base, tstun-spinlock, NAME:N); TSTUN, TSTUN_ARGS,
+#      SHARED_TOOLS, PAIRLOAD, PHLOAD: see scripts/lib/servers.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/reference-tools.sh
+. scripts/lib/servers.sh
 pairs=${1:-50000}
+server=${SERVER:-tstun}
+case ${server%%:*} in tstun | tstun-base | tstun-spinlock) ;; *) echo "SERVER must be a tstun variant (its counters are read)" >&2; exit 2 ;; esac
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 reference_tools "$work"
-[ -n "$PAIRLOAD" ] || phload_built
-load() { # pairs
-  if [ -n "$PAIRLOAD" ]; then "$PAIRLOAD" -p "$port" -c 64 -n "$1" -S 4
-  else "$PHLOAD" constant -p "$port" -c 64 -n "$1" -S 4 | sed -n 's/^result //p'; fi
-}
-port=$((10000 + RANDOM % 20000))
-SERVER_LOG=$work/log start_server tstun "$port"
+check_servers "$server"
+use_loads pairload
+load() { closed_loop "$loads" -c 64 -n "$1" -S 4; } # PAIRS
+SERVER_LOG=$work/log start_server "$server"
 pid=$server_pid
 
 stats() { # the newest summary line after asking for one

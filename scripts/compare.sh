@@ -6,13 +6,14 @@
 #   2. hold: HOLD clients waiting at once on a fresh server, RSS growth per waiting client (hold-rss.sh);
 #   3. managed bytes tstun allocates per pairing in steady state (alloc-per-pairing.sh);
 #   4. punchhole-load ramp (the rate where p99 passes 50 ms) and churn, once against each server.
-# The references: our own bench/reference/tstun-ref.c always, and the shared cpair when its source
-# is found; pairload only when its source is found (see scripts/reference-tools.sh).
+# The references: our own bench/reference/tstun-ref.c always, the shared cpair when its source
+# is found, and tstun-base when TSTUN_BASE is set; pairload only when its source is found (see
+# scripts/lib/servers.sh).
 # Publishes artifacts/tstun/tstun first if it is missing (scripts/publish.sh needs lld and clang).
 # Env: OUT_DIR (default: a new temporary folder, printed at the end), SHARED_TOOLS (default ../shared/tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/reference-tools.sh
+. scripts/lib/servers.sh
 rounds=${1:-5}; hold_rounds=${2:-3}; hold=${3:-9000}
 out=${OUT_DIR:-$(mktemp -d /tmp/punchhole-compare.XXXXXX)}
 mkdir -p "$out"
@@ -20,8 +21,9 @@ bin=$(mktemp -d); trap 'rm -rf "$bin"' EXIT
 
 [ -x artifacts/tstun/tstun ] || scripts/publish.sh
 reference_tools "$bin"
+use_loads "pairload punchhole-load"
+# Part 4 is punchhole-load's own scenarios, whatever the loads.
 phload_built
-loads=$(available_loads "pairload punchhole-load")
 servers="$(reference_servers) tstun"
 
 {
@@ -41,16 +43,15 @@ echo
 echo "== 2. hold: $hold clients waiting at once, fresh (cold) server, $hold_rounds rounds, alternating"
 : > "$out/hold.txt"
 for r in $(seq "$hold_rounds"); do
-  if [ $((r % 2)) -eq 1 ]; then order=$servers; else order=$(tr ' ' '\n' <<<"$servers" | tac | tr '\n' ' '); fi
   for load in $loads; do
-    for server in $order; do
+    # shellcheck disable=SC2086 # a list of names
+    for server in $(in_order "$r" $servers); do
       SERVER=$server LOAD=$load scripts/hold-rss.sh "$hold" cold > "$out/hold-$r-$server-$load.txt" 2>&1 || true
       tail -1 "$out/hold-$r-$server-$load.txt" | tee -a "$out/hold.txt"
     done
   done
 done
-awk -v loads="$loads" -v servers="$servers" -v references="$(reference_servers)" '
-  function med(arr, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (arr[j] < arr[i]) { t = arr[i]; arr[i] = arr[j]; arr[j] = t } return (n % 2) ? arr[(n + 1) / 2] : (arr[n / 2] + arr[n / 2 + 1]) / 2 }
+awk -v loads="$loads" -v servers="$servers" -v references="$(reference_servers)" "$AWK_MEDIAN"'
   { for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] }
     name = f["server"] "/" f["load"]; n = ++cnt[name]; g[name, n] = f["growth_bytes_per_waiting_client"]
     ok[name] += f["ok"]; err[name] += f["errors"] }
@@ -75,14 +76,12 @@ echo "== 4. punchhole-load ramp and churn, once against each server"
 # churn: a fifth of the keys have no partner; tstun runs with --timeout 2 and must close them
 # with no reply; the C references have no timeout, so there they wait out --lonely-wait and count
 # as timeouts.
-port=$((10000 + RANDOM % 20000))
 with_server() { # server scenario [punchhole-load options...]
   local server=$1 scenario=$2; shift 2
-  start_server "$server" "$port" --timeout 2
-  sleep 0.2
+  start_server "$server" --timeout 2
   "$PHLOAD" "$scenario" -p "$port" -S 4 --server-pid "$server_pid" "$@" --out "$out/$scenario.md" > "$out/$scenario-$server.txt" || true
-  kill -TERM "$server_pid"; wait "$server_pid" 2>/dev/null || true
-  port=$((port + 1))
+  stop_server
+  next_port
   echo "$server $(sed -n 's/^result //p' "$out/$scenario-$server.txt")"
 }
 for server in $servers; do

@@ -3,30 +3,28 @@
 # Usage: scripts/hold-rss.sh [HOLD=9000] [warm|cold]
 #   warm (default): a 20,000-pair run first, so the heap and pools are already at steady state;
 #   cold: measure from a server that has served nothing.
-# Env: SERVER (tstun|tstun-ref|cpair), LOAD (pairload|punchhole-load: pairload -H, or punchhole-load hold,
+# Env: SERVER (default tstun; any name of scripts/lib/servers.sh: tstun-ref, cpair, tstun-base,
+#      tstun-spinlock, NAME:N), LOAD (pairload|punchhole-load: pairload -H, or punchhole-load hold,
 #      which reads the RSS itself and splits past 9000 clients over processes; punchhole-load
-#      stands in, with a note, when pairload.c is not found),
-#      TSTUN (binary, default artifacts/tstun/tstun); SHARED_TOOLS, TSTUN_REF, CPAIR, PAIRLOAD,
-#      PHLOAD: see scripts/reference-tools.sh.
+#      stands in, with a note, when pairload.c is not found); TSTUN, TSTUN_ARGS, SHARED_TOOLS,
+#      TSTUN_REF, CPAIR, PAIRLOAD, PHLOAD: see scripts/lib/servers.sh.
 # Prints the load tool's own line(s), then one line: server=.. load=.. mode=.. hold=.. ok=..
 #      errors=.. rss_before_kb=.. rss_during_kb=.. growth_bytes_per_waiting_client=..
 set -euo pipefail
 cd "$(dirname "$0")/.."
-. scripts/reference-tools.sh
+. scripts/lib/servers.sh
 hold=${1:-9000}; mode=${2:-warm}
 server=${SERVER:-tstun}
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 reference_tools "$work"
-load=$(available_loads "${LOAD:-pairload}")
-[ "$load" != punchhole-load ] || phload_built
-[ "$server" != cpair ] || [ -n "$CPAIR" ] || { echo "no cpair: cpair.c not found (set SHARED_TOOLS or CPAIR)" >&2; exit 1; }
-port=$((10000 + RANDOM % 20000))  # below the ephemeral range, where load connections live
-SERVER_LOG=$work/log start_server "$server" "$port"
+check_servers "$server"
+use_loads "${LOAD:-pairload}"
+load=$loads
+case $load in pairload | punchhole-load) ;; *) echo "LOAD must be one of pairload or punchhole-load" >&2; exit 2 ;; esac
+SERVER_LOG=$work/log start_server "$server"
 pid=$server_pid
-rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
 if [ "$mode" = warm ]; then
-  if [ -n "$PAIRLOAD" ]; then "$PAIRLOAD" -p "$port" -c 64 -n 20000 -S 4 >/dev/null
-  else phload_built; "$PHLOAD" constant -p "$port" -c 64 -n 20000 -S 4 >/dev/null; fi
+  closed_loop "$load" -c 64 -n 20000 -S 4 >/dev/null
 fi
 sleep 0.5
 
@@ -42,12 +40,12 @@ if [ "$load" = punchhole-load ]; then
   exit 0
 fi
 
-before=$(rss)
+before=$(rss_kb "$pid")
 "$PAIRLOAD" -p "$port" -H "$hold" -S 4 -w 3000 -t 30 > "$work/out" & lp=$!
 # pairload prints "hold:" once every first half is connected and has sent its key, then pauses 1 s.
 for _ in $(seq 200); do grep -q '^hold:' "$work/out" && break; sleep 0.05; done
 sleep 0.3
-during=$(rss)
+during=$(rss_kb "$pid")
 wait $lp || true
 cat "$work/out"
 line=$(grep '^pairs=' "$work/out" || true)

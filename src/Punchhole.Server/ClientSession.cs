@@ -9,8 +9,10 @@ namespace Punchhole.Server;
 /// waiter its reply first and waits for the waiter's TCP to acknowledge it before it takes its
 /// own, so a waiter whose process died is never handed out. Pooled. The common case (the key is
 /// already in, the reply fits in the send buffer, the waiter's ACK is in when its send returns) is
-/// one non-blocking recv and one send per client and one ioctl per pair, with no event args at all. Only a read or write that would block borrows pooled event args,
-/// and completions that finish synchronously are looped over on the same thread, never recursed.
+/// one non-blocking recv and one send per client and one ioctl per pair, with no event args at
+/// all. Only a read or write that would block borrows pooled event args, and completions that
+/// finish synchronously are looped over on the same thread, never recursed. The phases, and who
+/// moves them, are listed on <see cref="RendezvousParty"/>.
 /// </summary>
 internal sealed class ClientSession : RendezvousParty
 {
@@ -163,6 +165,9 @@ internal sealed class ClientSession : RendezvousParty
                             continue;
                     }
                 case PairingResult.Waiting:
+                    // An arrival may have claimed this party already, even before the table
+                    // returned (while it was Joining): its claimer then owns it and is sending it
+                    // its reply, and the outcome waits in the completion until AwaitPartner.
                     _server.Watcher.Watch(_socket!, Token);
                     // Stop ends the waits it finds as it scans; a wait that begins meanwhile ends
                     // here. The fence keeps the read of the flag after the write of the phase.
