@@ -5,8 +5,8 @@ using Xunit.Abstractions;
 namespace Punchhole.Tests.Stress;
 
 /// <summary>
-/// tstun's lock-free pairing table under fire: more threads than cores pair, wait, time out and
-/// disconnect on a few shared keys for a few seconds, and <see cref="StressChecker"/> judges every
+/// tstun's lock-free pairing table under fire: more threads than cores pair, wait, time out,
+/// disconnect and give up dead waiters on a few shared keys for a few seconds, and <see cref="StressChecker"/> judges every
 /// operation afterwards from the threads' own logs. The checker can fail, and is shown to: the same
 /// table source, built into the tests with a deliberate flaw, must be caught within a few rounds.
 /// </summary>
@@ -29,7 +29,7 @@ public class PairingTableStressTests(ITestOutputHelper output)
         output.WriteLine(checker.Summary(run));
         Assert.True(checker.Clean, checker.Summary(run));
         // The run must have exercised every path, or a clean result means little.
-        Assert.True(checker.Pairs > 1000 && checker.Waits > 1000 && checker.Lefts > 100, checker.Summary(run));
+        Assert.True(checker.Pairs > 1000 && checker.Waits > 1000 && checker.Lefts > 100 && checker.GaveUp > 100, checker.Summary(run));
         Assert.True(capacity > keys || checker.Refused > 100, checker.Summary(run));
     });
 

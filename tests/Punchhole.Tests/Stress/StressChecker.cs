@@ -7,7 +7,9 @@ namespace Punchhole.Tests.Stress;
 /// <list type="bullet">
 /// <item>every wait (a party's generation that was told to wait) ended exactly once: handed out to
 /// one arrival with its key, or left; never both, never twice, never a party that was not waiting;</item>
-/// <item>each waiter's completion says what ended it, and who its partner was;</item>
+/// <item>each waiter's completion says what ended it, and who its partner was (Gone when its
+/// claimer gave it up);</item>
+/// <item>an arrival's move to Confirming and back changes its phase alone;</item>
 /// <item>counts balance: arrivals = 2 × pairs + left + refused, and the table's count matches the
 /// waiting parties once settled, 0 once drained, and its cap is whole again;</item>
 /// <item>no pairing was missed: no arrival waited (or was refused) while a waiter with its key
@@ -36,6 +38,9 @@ internal sealed class StressChecker
 
     public int Refused { get; private set; }
 
+    /// <summary>Claims whose arrival gave the waiter up and paired again.</summary>
+    public int GaveUp { get; private set; }
+
     public IReadOnlyCollection<string> Kinds => _violations.Keys;
 
     public bool Clean => _violations.Count == 0;
@@ -52,7 +57,7 @@ internal sealed class StressChecker
     {
         var lines = new List<string>
         {
-            $"{run.Elapsed.TotalSeconds:0.0} s, {run.Keys} keys, cap {run.Capacity}: {Arrivals} arrivals, {Pairs} pairs, {Waits} waits, {Lefts} left, {Refused} refused as full"
+            $"{run.Elapsed.TotalSeconds:0.0} s, {run.Keys} keys, cap {run.Capacity}: {Arrivals} arrivals, {Pairs} pairs ({GaveUp} given up), {Waits} waits, {Lefts} left, {Refused} refused as full"
                 + $" ({Arrivals / run.Elapsed.TotalSeconds:0} arrivals/s)",
         };
         foreach (var (kind, (count, examples)) in _violations.OrderBy(v => v.Key, StringComparer.Ordinal))
@@ -123,6 +128,7 @@ internal sealed class StressChecker
                 case StressOp.Paired:
                     Pairs++;
                     Arrivals++;
+                    GaveUp += e.GaveUp ? 1 : 0;
                     if (!waits.TryGetValue((e.Other, e.OtherGeneration), out var claimed))
                     {
                         Violation("handed out a party that was not waiting", $"party {e.Party} gen {e.Generation} got party {e.Other} gen {e.OtherGeneration} ({e.OtherPhase})");
@@ -172,6 +178,9 @@ internal sealed class StressChecker
                 case StressOp.SignalRefused:
                     Violation("completed one wait twice", $"party {e.Party} gen {e.Generation}: {e.Error}");
                     break;
+                case StressOp.BadMove:
+                    Violation("an arrival's move changed more than its phase", $"party {e.Party} gen {e.Generation}: {e.Error}");
+                    break;
                 case StressOp.Crashed:
                     Violation("a worker threw", e.Error ?? "");
                     break;
@@ -205,7 +214,8 @@ internal sealed class StressChecker
             {
                 var claim = wait.Claims[0];
                 var end = wait.Ends[0];
-                if (end.WaitEnd != WaitEnd.Paired || end.Partner != StressParty.AddressOf(claim.Party, claim.Generation))
+                if (claim.GaveUp ? end.WaitEnd != WaitEnd.Gone || end.Partner != default
+                    : end.WaitEnd != WaitEnd.Paired || end.Partner != StressParty.AddressOf(claim.Party, claim.Generation))
                 {
                     Violation("waiter told the wrong partner", $"{who}: claimed by party {claim.Party} gen {claim.Generation}, told {end.WaitEnd} {end.Partner}");
                 }

@@ -31,6 +31,18 @@ internal sealed class StressParty(StressRun run, int id) : RendezvousParty
         Address = AddressOf(Id, Generation);
     }
 
+    /// <summary>
+    /// What an arrival does when the waiter it claimed turns out dead: Pairing to Confirming while
+    /// it asks, and back to Pairing to look again, in the same generation. Returns the word before
+    /// and after, which must be equal: a move changes the phase alone.
+    /// </summary>
+    public (long Before, long After, bool Moved) ConfirmAndGiveUp()
+    {
+        long before = Word;
+        bool moved = TryMove(PartyPhase.Pairing, PartyPhase.Confirming) && TryMove(PartyPhase.Confirming, PartyPhase.Pairing);
+        return (before, Word, moved);
+    }
+
     /// <summary>Registers for the end of the wait, as a waiting session does; the end may have come already.</summary>
     public void AwaitEnd() => AwaitPartner();
 

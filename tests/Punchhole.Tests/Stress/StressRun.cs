@@ -9,7 +9,7 @@ namespace Punchhole.Tests.Stress;
 /// <summary>What happened, as the thread that did it saw it.</summary>
 internal enum StressOp
 {
-    /// <summary>An arrival claimed a waiter: Party paired with Other.</summary>
+    /// <summary>An arrival claimed a waiter: Party paired with Other (or, with GaveUp, found it dead and looks again).</summary>
     Paired,
 
     /// <summary>An arrival was told to wait.</summary>
@@ -27,6 +27,9 @@ internal enum StressOp
     /// <summary>A second completion of one wait was refused by the completion source.</summary>
     SignalRefused,
 
+    /// <summary>An arrival's own move to Confirming and back failed, or changed more than its phase.</summary>
+    BadMove,
+
     /// <summary>A worker thread threw.</summary>
     Crashed,
 }
@@ -35,11 +38,13 @@ internal enum StressOp
 internal readonly record struct StressEvent(
     StressOp Op, int Party, uint Generation, int Key, long Start, long End,
     int Other = -1, uint OtherGeneration = 0, PartyPhase OtherPhase = PartyPhase.Idle,
-    WaitEnd WaitEnd = WaitEnd.Paired, PeerAddress Partner = default, string? Error = null);
+    WaitEnd WaitEnd = WaitEnd.Paired, PeerAddress Partner = default, string? Error = null, bool GaveUp = false);
 
 /// <summary>
 /// A stress run: more threads than cores hammer one table with arrivals (pair or wait) and ends of
-/// waits (timeouts and disconnects) on a few overlapping keys, for a bounded time. Every thread
+/// waits (timeouts and disconnects) on a few overlapping keys, for a bounded time. Some arrivals
+/// give up the waiter they claimed, as tstun's does when the waiter's TCP does not acknowledge its
+/// reply: the waiter ends Gone, and the arrival pairs again in the same generation. Every thread
 /// logs what it did on its own; the completions log what they received. Then the run stops,
 /// lets the table settle, looks at it, ends every wait left, and refills it to the cap.
 /// <see cref="StressChecker"/> judges the merged logs and those looks.
@@ -48,6 +53,9 @@ internal sealed class StressRun
 {
     private const int PartiesPerWorker = 6;
     private const int MaxEventsPerWorker = 150_000;
+
+    /// <summary>One claim in this many finds its waiter dead.</summary>
+    private const int GiveUpOneIn = 8;
 
     private readonly IStressTable _table;
     private readonly SessionKey[] _keys;
@@ -193,27 +201,43 @@ internal sealed class StressRun
         int key = random.Next(_keys.Length);
         party.Arrive(key, _keys[key]);
         uint generation = party.Generation;
-        long start = Stopwatch.GetTimestamp();
-        var result = _table.PairOrWait(party, out var found);
-        long end = Stopwatch.GetTimestamp();
-        switch (result)
+        while (true)
         {
-            case PairingResult.Paired:
-                var partner = (StressParty)found!;
-                long word = partner.Word;
-                log.Add(new StressEvent(StressOp.Paired, party.Id, generation, key, start, end,
-                    partner.Id, (uint)(word >> 32), RendezvousParty.PhaseOf(word)));
-                Signal(partner, PairOutcome.PairedWith(party.Address), log);
-                Volatile.Write(ref party.Busy, 0);
-                break;
-            case PairingResult.Waiting:
-                log.Add(new StressEvent(StressOp.Waited, party.Id, generation, key, start, end));
-                party.AwaitEnd();
-                break;
-            default:
-                log.Add(new StressEvent(StressOp.Full, party.Id, generation, key, start, end));
-                Volatile.Write(ref party.Busy, 0);
-                break;
+            long start = Stopwatch.GetTimestamp();
+            var result = _table.PairOrWait(party, out var found);
+            long end = Stopwatch.GetTimestamp();
+            switch (result)
+            {
+                case PairingResult.Paired:
+                    var partner = (StressParty)found!;
+                    long word = partner.Word;
+                    bool giveUp = random.Next(GiveUpOneIn) == 0;
+                    log.Add(new StressEvent(StressOp.Paired, party.Id, generation, key, start, end,
+                        partner.Id, (uint)(word >> 32), RendezvousParty.PhaseOf(word), GaveUp: giveUp));
+                    if (giveUp)
+                    {
+                        var (before, after, moved) = party.ConfirmAndGiveUp();
+                        if (!moved || before != after)
+                        {
+                            long now = Stopwatch.GetTimestamp();
+                            log.Add(new StressEvent(StressOp.BadMove, party.Id, generation, key, now, now,
+                                Error: $"moved: {moved}, word {before:X16} became {after:X16}"));
+                        }
+                        Signal(partner, PairOutcome.Ended(WaitEnd.Gone), log);
+                        continue;
+                    }
+                    Signal(partner, PairOutcome.PairedWith(party.Address), log);
+                    Volatile.Write(ref party.Busy, 0);
+                    return;
+                case PairingResult.Waiting:
+                    log.Add(new StressEvent(StressOp.Waited, party.Id, generation, key, start, end));
+                    party.AwaitEnd();
+                    return;
+                default:
+                    log.Add(new StressEvent(StressOp.Full, party.Id, generation, key, start, end));
+                    Volatile.Write(ref party.Busy, 0);
+                    return;
+            }
         }
     }
 
