@@ -114,29 +114,63 @@ public sealed class ReferenceServerTests : IDisposable
         Assert.Equal(Pairing.Observed(first), await second.ReadToEndAsync());
     }
 
+    /// <summary>compare-cpair.sh from the repository root, with nothing from outside it: no shared tools, and the load tool built with the tests.</summary>
+    private async Task<(int ExitCode, string Output)> CompareFromCloneAsync(string? servers, params string[] args)
+    {
+        var info = new ProcessStartInfo("bash") { WorkingDirectory = RepositoryPaths.Root };
+        info.ArgumentList.Add("scripts/compare-cpair.sh");
+        foreach (string arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+        info.Environment["SHARED_TOOLS"] = Path.Combine(_work, "no-shared-tools");
+        foreach (string name in new[] { "CPAIR", "PAIRLOAD", "TSTUN_REF", "TSTUN_BASE", "SERVERS", "LOADS" })
+        {
+            info.Environment.Remove(name);
+        }
+        if (servers is not null)
+        {
+            info.Environment["SERVERS"] = servers;
+        }
+        info.Environment["PHLOAD"] = ChildProcess.Built("punchhole-load");
+        info.Environment["TSTUN"] = RepositoryPaths.RequireArtifact("tstun/tstun");
+        return await RunAsync(info);
+    }
+
     [SkippableFact(Timeout = 300_000)]
     public async Task The_comparison_runs_from_a_clone_against_our_own_reference_without_the_shared_tools()
     {
         CCompiler();
-        string tstun = RepositoryPaths.RequireArtifact("tstun/tstun");
-        var info = new ProcessStartInfo("bash") { WorkingDirectory = RepositoryPaths.Root };
-        foreach (string arg in new[] { "scripts/compare-cpair.sh", "1", "-c", "8", "-n", "200", "-S", "2" })
-        {
-            info.ArgumentList.Add(arg);
-        }
-        // Nothing from outside the repository: no shared tools, and the load tool built with the tests.
-        info.Environment["SHARED_TOOLS"] = Path.Combine(_work, "no-shared-tools");
-        info.Environment.Remove("CPAIR");
-        info.Environment.Remove("PAIRLOAD");
-        info.Environment["PHLOAD"] = ChildProcess.Built("punchhole-load");
-        info.Environment["TSTUN"] = tstun;
-        var (exit, output) = await RunAsync(info);
+        var (exit, output) = await CompareFromCloneAsync(null, "1", "-c", "8", "-n", "200", "-S", "2");
 
         Assert.True(exit == 0, $"compare-cpair.sh failed:\n{output}");
         Assert.Contains("note: no pairload", output, StringComparison.Ordinal);
-        Assert.Contains("tstun-ref/punchhole-load", output, StringComparison.Ordinal);
-        Assert.Matches(@"ratio tstun/tstun-ref \(punchhole-load\): pairs/s \d+\.\d+", output);
         Assert.DoesNotContain("cpair/", output, StringComparison.Ordinal);
-        Assert.Contains("errors+bad+unfinished=0", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("/cpair", output, StringComparison.Ordinal);
+        // The default servers without the shared tools: our reference and tstun, each run once, without an error.
+        var medians = output.Split('\n').Where(line => line.Contains(" runs=", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(["tstun-ref/punchhole-load", "tstun/punchhole-load"], medians.Select(line => line.Split(' ')[0]));
+        Assert.All(medians, line =>
+        {
+            Assert.Contains(" runs=1 ", line, StringComparison.Ordinal);
+            Assert.Contains("errors+bad+unfinished=0", line, StringComparison.Ordinal);
+            Assert.DoesNotMatch(@"pairs/s=0 ", line);
+        });
+        Assert.Matches(@"ratio tstun/tstun-ref \(punchhole-load\): pairs/s \d+\.\d+ \(bar >= 1\.0\), p99 \d+\.\d+", output);
+    }
+
+    [SkippableTheory(Timeout = 120_000)]
+    [InlineData("tstun-ref cpair tstun", "no cpair: ")]
+    [InlineData("tstun-ref tstun-ref:2 tstun", "bad server 'tstun-ref:2': only the tstun variants take :N")]
+    [InlineData("tstun-ref tstun-base tstun", "no baseline tstun: set TSTUN_BASE")]
+    [InlineData("tstun-ref tsun", "unknown server 'tsun'")]
+    public async Task A_server_that_cannot_run_is_named_in_one_line_before_any_load(string servers, string expected)
+    {
+        CCompiler();
+        var (exit, output) = await CompareFromCloneAsync(servers, "1", "-c", "8", "-n", "200", "-S", "2");
+
+        Assert.NotEqual(0, exit);
+        Assert.StartsWith(expected, output.Trim(), StringComparison.Ordinal);
+        Assert.Single(output.Trim().Split('\n'));
     }
 }
