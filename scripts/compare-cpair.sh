@@ -26,10 +26,8 @@ servers=${SERVERS:-$(reference_servers) tstun}
 # shellcheck disable=SC2086 # a list of names
 check_servers $servers
 use_loads "${LOADS:-pairload}"
-references=""
-for server in $servers; do
-  if is_reference "$server"; then references="${references:+$references }$server"; fi
-done
+# shellcheck disable=SC2086 # a list of names
+references=$(references_among $servers)
 out=${OUT:-/dev/null}
 : > "$out"
 

@@ -37,10 +37,8 @@ case $load in
   punchhole-load) read -r -a load_args <<<"${LOAD_ARGS:--S 4}" ;;
   *) echo "LOAD must be one of pairload or punchhole-load" >&2; exit 2 ;;
 esac
-references=""
-for server in $servers; do
-  if is_reference "$server"; then references="${references:+$references }$server"; fi
-done
+# shellcheck disable=SC2086 # a list of names
+references=$(references_among $servers)
 out=${OUT:-/dev/null}
 : > "$out"
 

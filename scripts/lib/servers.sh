@@ -48,9 +48,13 @@ reference_servers() {
   echo "tstun-ref${CPAIR:+ cpair}${TSTUN_BASE:+ tstun-base}"
 }
 
-# is_reference NAME: true for a reference server (tstun-ref, cpair, tstun-base, with or without :N).
-is_reference() {
-  case ${1%%:*} in tstun-ref | cpair | tstun-base) return 0 ;; *) return 1 ;; esac
+# references_among NAME...: the reference servers (tstun-ref, cpair, tstun-base, with or without :N) among the names.
+references_among() {
+  local name out=""
+  for name in "$@"; do
+    case ${name%%:*} in tstun-ref | cpair | tstun-base) out="${out:+$out }$name" ;; esac
+  done
+  echo "$out"
 }
 
 # use_loads LIST: sets `loads` to the tools of LIST that can run, pairload replaced by
