@@ -1,0 +1,63 @@
+using Punchhole.Tests.Support;
+using Xunit.Abstractions;
+
+namespace Punchhole.Tests.Deployment;
+
+/// <summary>
+/// The linux-arm64 static binaries that scripts/publish.sh linux-arm64 cross-compiles, run on
+/// this x64 machine under qemu-user (qemu-aarch64-static).
+/// </summary>
+public class Arm64BinaryTests(ITestOutputHelper output)
+{
+    /// <summary>qemu-user translates every instruction: a pair takes seconds, not milliseconds.</summary>
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
+
+    private static string Qemu => RepositoryPaths.RequireCommand("qemu-aarch64-static", "qemu-user-static");
+
+    private static string Binary(string program) => RepositoryPaths.RequireArtifact($"linux-arm64/{program}/{program}");
+
+    [SkippableTheory(Timeout = 90_000)]
+    [InlineData("punchhole", "-h", "Usage: punchhole ")]
+    [InlineData("tstun", "--version", "tstun 0.")]
+    public async Task Each_program_is_an_aarch64_binary_that_runs_in_an_empty_root(string program, string argument, string expected)
+    {
+        string binary = Binary(program);
+        string qemu = Qemu;
+        RepositoryPaths.RequireRoot("chroot");
+        string description = await StaticBinaryTests.DescribeAsync(binary);
+        Assert.Contains("ARM aarch64", description, StringComparison.Ordinal);
+        Assert.Contains("static", description, StringComparison.Ordinal);
+
+        // The root holds the binary and the emulator (itself static) and nothing else: no libc, no /proc, no /dev.
+        using var root = new EmptyRoot(binary, qemu);
+        using var process = ChildProcess.Start("chroot", root.Path, EmptyRoot.Inside(qemu), root.Executable, argument);
+        var text = new StreamReader(process.Output).ReadToEndAsync();
+        Assert.Equal(0, await process.WaitForExitAsync(Wait));
+        Assert.StartsWith(expected, await text, StringComparison.Ordinal);
+        output.WriteLine((await text).Split('\n')[0]);
+    }
+
+    [SkippableFact(Timeout = 240_000)]
+    public async Task Two_arm64_clients_pair_through_an_arm64_tstun_then_chat_and_move_4_MiB()
+    {
+        string qemu = Qemu;
+        string tstun = Binary("tstun");
+        var client = new Launcher(qemu, Binary("punchhole"));
+        using var server = ServerProcess.Start(qemu, tstun, "--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0");
+        var endPoint = await server.WaitUntilListeningAsync();
+
+        var transcript = new List<string> { $"$ {qemu} {tstun} --port 0 --bind 127.0.0.1 --stats-interval 0" };
+        try
+        {
+            transcript.AddRange(await ClientPair.ChatAsync(client, endPoint, Wait));
+            transcript.AddRange(await ClientPair.TransferAsync(client, endPoint, 4 * 1024 * 1024, Wait));
+            var stats = await server.StatsAsync(Wait);
+            Assert.Equal(2, stats["paired"]);
+        }
+        finally
+        {
+            transcript.AddRange(server.Lines.Select(line => $"tstun stderr: {line}"));
+            transcript.ForEach(output.WriteLine);
+        }
+    }
+}
