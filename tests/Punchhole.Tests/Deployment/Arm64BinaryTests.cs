@@ -32,7 +32,8 @@ public class Arm64BinaryTests(ITestOutputHelper output)
         using var root = new EmptyRoot(binary, qemu);
         using var process = ChildProcess.Start("chroot", root.Path, EmptyRoot.Inside(qemu), root.Executable, argument);
         var text = new StreamReader(process.Output).ReadToEndAsync();
-        Assert.Equal(0, await process.WaitForExitAsync(Wait));
+        int? status = await process.WaitForExitAsync(Wait);
+        Assert.True(status == 0, $"exit status {status}: {string.Join('\n', process.Lines)}");
         Assert.StartsWith(expected, await text, StringComparison.Ordinal);
         output.WriteLine((await text).Split('\n')[0]);
     }

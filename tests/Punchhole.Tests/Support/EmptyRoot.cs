@@ -9,7 +9,11 @@ internal sealed class EmptyRoot : TemporaryFolder
         Executable = Inside(files[0]);
         foreach (string file in files)
         {
-            File.Copy(file, Path + Inside(file));
+            // Copied by cp, not by this process: a child another test forks while this process
+            // holds the new file open for writing would inherit that descriptor until its exec,
+            // and running the file meanwhile fails with ETXTBSY ("Text file busy").
+            using var cp = System.Diagnostics.Process.Start("cp", ["--preserve=mode", file, Path + Inside(file)]);
+            Assert.True(cp.WaitForExit(30_000) && cp.ExitCode == 0, $"cp {file} failed");
         }
         Assert.Equal(files.Length, Directory.GetFileSystemEntries(Path).Length);
     }
