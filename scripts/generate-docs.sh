@@ -16,6 +16,14 @@ out=${1:?usage: scripts/generate-docs.sh OUTDIR [PUNCHHOLE [TSTUN]]}
 punchhole=${2:-$root/artifacts/punchhole/punchhole}
 tstun=${3:-$root/artifacts/tstun/tstun}
 mkdir -p "$out/man" "$out/bash-completion"
+# Each program is asked once: -h and --version.
+declare -A help version
+for program in punchhole tstun; do
+  binary=$([ "$program" = tstun ] && echo "$tstun" || echo "$punchhole")
+  help[$program]=$("$binary" -h)
+  version[$program]=$("$binary" --version | awk '{print $2}')
+  version[$program]=${version[$program]%%+*}
+done
 
 if [ -n "${SOURCE_DATE_EPOCH:-}" ]; then
   date=$(date -u -d "@$SOURCE_DATE_EPOCH" +%Y-%m-%d)
@@ -85,10 +93,7 @@ synopsis_roff() {
 }
 
 page() { # program section
-  local program=$1 section=$2 binary help version in="$root/docs/man/$1.$2.in" line key value
-  binary=$([ "$program" = tstun ] && echo "$tstun" || echo "$punchhole")
-  help=$("$binary" -h)
-  version=$("$binary" --version | awk '{print $2}'); version=${version%%+*}
+  local program=$1 section=$2 help=${help[$1]} version=${version[$1]} in="$root/docs/man/$1.$2.in" line key value
   while IFS= read -r line || [ -n "$line" ]; do
     case $line in
       @SYNOPSIS@) synopsis_roff "$(head -1 <<<"$help")" ;;
@@ -96,7 +101,7 @@ page() { # program section
       *@HELP:*)
         key=${line#*@HELP:}; key=${key%%:@*}
         value=$(sed -n "s/^$key: *//p" <<<"$help" | head -1)
-        [ -n "$value" ] || { echo "generate-docs.sh: '$binary -h' has no line starting with '$key:' ($in)" >&2; exit 1; }
+        [ -n "$value" ] || { echo "generate-docs.sh: '$program -h' has no line starting with '$key:' ($in)" >&2; exit 1; }
         printf '%s\n' "${line%%@HELP:*}$(roff "$value")${line#*:@}"
         ;;
       *) line=${line//@VERSION@/$version}; printf '%s\n' "${line//@DATE@/$date}" ;;
@@ -107,8 +112,7 @@ page() { # program section
 # Completion of option names, and of host names after an option whose argument names a HOST;
 # after any other option that takes a value nothing is offered, so that the value is typed.
 completion() { # program
-  local program=$1 binary spec desc word names hosts="" values="" all=""
-  binary=$([ "$program" = tstun ] && echo "$tstun" || echo "$punchhole")
+  local program=$1 spec desc word names hosts="" values="" all=""
   while IFS=$'\t' read -r spec desc; do
     names=""; local argument=""
     for word in $spec; do
@@ -118,7 +122,7 @@ completion() { # program
     if [[ $argument == *HOST* ]]; then hosts+="$names"
     elif [ -n "$argument" ]; then values+="$names"
     fi
-  done < <("$binary" -h | options_of)
+  done < <(options_of <<<"${help[$program]}")
   local fn="_${program}_complete"
   cat > "$out/bash-completion/$program" <<EOF
 # bash completion for $program, made by scripts/generate-docs.sh from '$program -h'

@@ -8,26 +8,42 @@ namespace Punchhole.Tests.Deployment;
 /// the programs' -h: every option of -h is in the page and the completion, and every option the
 /// page or the completion names is one the program has.
 /// </summary>
-public sealed partial class ManualPageTests : IDisposable
+public sealed partial class ManualPageTests(ManualPageTests.GeneratedDocs docs) : IClassFixture<ManualPageTests.GeneratedDocs>
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(30);
+    /// <summary>Starting the programs takes seconds on a loaded machine.</summary>
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(90);
 
-    private readonly TemporaryFolder _out = new("punchhole-docs-");
+    /// <summary>What scripts/generate-docs.sh makes from the JIT builds of the programs, once for all these tests.</summary>
+    public sealed class GeneratedDocs : IAsyncLifetime, IDisposable
+    {
+        private readonly TemporaryFolder _out = new("punchhole-docs-");
 
-    public void Dispose() => _out.Dispose();
+        public string Path => _out.Path;
+
+        public async Task InitializeAsync()
+        {
+            using var generate = ChildProcess.Start(System.IO.Path.Combine(RepositoryPaths.Root, "scripts", "generate-docs.sh"),
+                _out.Path, ChildProcess.Built("punchhole"), ChildProcess.Built("tstun"));
+            int? status = await generate.WaitForExitAsync(Wait);
+            Assert.True(status == 0, $"generate-docs.sh exited {status}: {string.Join('\n', generate.Lines)}");
+        }
+
+        public Task DisposeAsync() => Task.CompletedTask;
+
+        public void Dispose() => _out.Dispose();
+    }
 
     /// <summary>An option as -h defines it: its names (e.g. -T and --tstun) and whether it takes a value.</summary>
     internal sealed record HelpOption(string[] Names, bool TakesValue);
 
-    [Theory(Timeout = 60_000)]
+    [Theory(Timeout = 120_000)]
     [InlineData("punchhole", "1")]
     [InlineData("tstun", "8")]
     public async Task The_page_lists_every_option_of_help_and_names_no_other(string program, string section)
     {
-        await GenerateAsync();
         var options = DefinedOptions(await HelpAsync(program));
         var known = options.SelectMany(o => o.Names).ToHashSet();
-        string page = await File.ReadAllTextAsync(Path.Combine(_out.Path, "man", $"{program}.{section}"));
+        string page = await File.ReadAllTextAsync(Path.Combine(docs.Path, "man", $"{program}.{section}"));
 
         // Every option of -h heads an entry of OPTIONS, with all its names.
         string optionsSection = Section(page, "OPTIONS");
@@ -57,29 +73,27 @@ public sealed partial class ManualPageTests : IDisposable
         Assert.Matches($@"(?m)^\.TH {program.ToUpperInvariant()} {section} ""\d{{4}}-\d{{2}}-\d{{2}}"" ""{program} \d+\.\d+\.\d+""", page);
     }
 
-    [SkippableTheory(Timeout = 60_000)]
+    [SkippableTheory(Timeout = 120_000)]
     [InlineData("punchhole", "1")]
     [InlineData("tstun", "8")]
     public async Task The_page_renders_without_a_warning(string program, string section)
     {
         string groff = RepositoryPaths.RequireCommand("groff", "groff-base");
-        await GenerateAsync();
-        using var render = ChildProcess.Start(groff, "-man", "-Tutf8", "-P-cbou", "-ww", Path.Combine(_out.Path, "man", $"{program}.{section}"));
+        using var render = ChildProcess.Start(groff, "-man", "-Tutf8", "-P-cbou", "-ww", Path.Combine(docs.Path, "man", $"{program}.{section}"));
         var text = new StreamReader(render.Output).ReadToEndAsync();
         Assert.Equal(0, await render.WaitForExitAsync(Wait));
         Assert.Empty(render.Lines);
         Assert.Contains("OPTIONS", await text, StringComparison.Ordinal);
     }
 
-    [Theory(Timeout = 60_000)]
+    [Theory(Timeout = 120_000)]
     [InlineData("punchhole")]
     [InlineData("tstun")]
     public async Task Bash_completes_exactly_the_options_of_help_and_waits_for_a_value_where_one_is_due(string program)
     {
-        await GenerateAsync();
         var options = DefinedOptions(await HelpAsync(program));
         string all = string.Join(' ', options.SelectMany(o => o.Names).Order(StringComparer.Ordinal));
-        string completion = Path.Combine(_out.Path, "bash-completion", program);
+        string completion = Path.Combine(docs.Path, "bash-completion", program);
 
         // After each option (and after the program name alone): what "-<TAB>" offers.
         var cases = new List<(string Previous, bool TakesValue)> { (program, false) };
@@ -98,13 +112,6 @@ public sealed partial class ManualPageTests : IDisposable
             // The option list where an option may come; none where a value is due.
             Assert.Equal(takesValue ? "" : all, offered[previous]);
         }
-    }
-
-    private async Task GenerateAsync()
-    {
-        using var generate = ChildProcess.Start(Path.Combine(RepositoryPaths.Root, "scripts", "generate-docs.sh"),
-            _out.Path, ChildProcess.Built("punchhole"), ChildProcess.Built("tstun"));
-        Assert.True(await generate.WaitForExitAsync(Wait) == 0, string.Join('\n', generate.Lines));
     }
 
     private static async Task<string> HelpAsync(string program)
