@@ -7,6 +7,7 @@ namespace Punchhole.Tests.Deployment;
 /// The linux-arm64 static binaries that scripts/publish.sh linux-arm64 cross-compiles, run on
 /// this x64 machine under qemu-user (qemu-aarch64-static).
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public class Arm64BinaryTests(ITestOutputHelper output)
 {
     /// <summary>

@@ -9,6 +9,7 @@ namespace Punchhole.Tests.Deployment;
 /// The .NET tool package that scripts/pack.sh builds, installed the way a user installs it
 /// (dotnet tool install), from the local folder only, into a temporary tool path.
 /// </summary>
+[Collection(HeavyCollection.Name)]
 public class DotnetToolTests(ITestOutputHelper output)
 {
     /// <summary>Each step (an install, a program's start, a pair) gets this long on a loaded machine.</summary>
