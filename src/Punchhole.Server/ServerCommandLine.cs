@@ -29,8 +29,9 @@ internal static class ServerCommandLine
               --proxy-protocol     every connection starts with a PROXY protocol header (v1 or
                                    v2, as HAProxy's send-proxy and send-proxy-v2 send) from a
                                    trusted proxy; replies and limits use the address it carries
-              --trusted-proxy CIDR a proxy allowed to send PROXY headers (repeatable; required
-                                   with --proxy-protocol); any other source is closed
+              --trusted-proxy CIDR
+                                   a proxy allowed to send PROXY headers (repeatable;
+                                   required with --proxy-protocol); any other source is closed
               --metrics [ADDR:]PORT
                                    serve Prometheus metrics at http://ADDR:PORT/metrics
                                    (ADDR defaults to 127.0.0.1; IPv6 as [ADDR]:PORT; off by default)
