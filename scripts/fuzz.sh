@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes one parser with AFL++ through SharpFuzz, bounded in time.
 # Usage: scripts/fuzz.sh TARGET [SECONDS=600]      (scripts/fuzz.sh --list names the targets)
-#   TARGET: peer-reply | ip-address | server-cmdline | client-cmdline
+#   TARGET: peer-reply | ip-address | server-cmdline | client-cmdline | proxy-header
 # Needs afl++ (apt-get install -y afl++) and the .NET SDK; installs SharpFuzz.CommandLine 2.3.0
 # into artifacts/fuzz/tools. Builds an instrumented copy of the harness in artifacts/fuzz/bin
 # (never the build the tests use), seeds from fuzz/corpus/TARGET, writes findings to

@@ -14,6 +14,7 @@ public static class FuzzTargets
         ["ip-address"] = ProtocolTargets.IpAddress,
         ["server-cmdline"] = CommandLineTargets.Server,
         ["client-cmdline"] = CommandLineTargets.Client,
+        ["proxy-header"] = ProxyHeaderTarget.Parse,
     };
 
     public static IEnumerable<string> Names => s_targets.Keys;

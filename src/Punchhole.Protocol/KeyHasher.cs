@@ -35,6 +35,9 @@ public sealed class KeyHasher
         return (int)(h ^ (h >> 32));
     }
 
+    /// <summary>A keyed 64-bit hash of an address and port, so clients cannot choose addresses that collide.</summary>
+    public ulong Hash64(in PeerAddress address) => Hash64(address.High, address.Low, address.Port, 0);
+
     /// <summary>SipHash-2-4 of a 32-byte message given as four little-endian words.</summary>
     /// <remarks>
     /// One loop over plain locals, on purpose. With the state in a struct or passed by reference

@@ -60,8 +60,21 @@ public readonly struct PeerAddress : IEquatable<PeerAddress>
         return new IPEndPoint(address, Port);
     }
 
-    /// <summary>The same address with another port; with port 0 it names a host, e.g. for per-address limits.</summary>
+    /// <summary>The same address with another port; with port 0 it names a host.</summary>
     public PeerAddress WithPort(ushort port) => new(_high, _low, port);
+
+    /// <summary>
+    /// The block of addresses one subscriber holds, as a value with port 0: the address itself for
+    /// IPv4, its /64 for IPv6 (a site is handed a /64 or more, and picks any address in it at will).
+    /// Per-source limits count by it.
+    /// </summary>
+    public PeerAddress SourceBlock() => IsIPv4 ? new(_high, _low, 0) : new(_high, 0, 0);
+
+    /// <summary>The high 64 bits of the address (IPv4 addresses are held IPv4-mapped).</summary>
+    internal ulong High => _high;
+
+    /// <summary>The low 64 bits of the address.</summary>
+    internal ulong Low => _low;
 
     /// <summary>Writes the address text (no port); returns the byte count.</summary>
     public int FormatAddress(Span<byte> destination) => IpAddressText.Format(_high, _low, destination);

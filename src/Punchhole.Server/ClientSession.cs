@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net.Sockets;
 using Punchhole.Protocol;
 
@@ -39,14 +40,79 @@ internal sealed class ClientSession : RendezvousParty
     /// <summary>Identifies this incarnation to the disconnect watcher: slot and generation.</summary>
     public ulong Token => ((ulong)(Word >> 32) << 32) | (uint)Id;
 
+    /// <summary>When the connection was accepted, as a <see cref="Stopwatch"/> timestamp; read only with --metrics.</summary>
+    public long ArrivedAt { get; private set; }
+
+    /// <summary>This connection counts against --max-per-ip (its address was admitted).</summary>
+    internal bool HoldsAddressSlot { get; set; }
+
+    /// <summary>This connection waits and counts against its source's share of the waiting table.</summary>
+    internal bool HoldsShare { get; set; }
+
     public void Start(Socket socket, in PeerAddress address, long now)
     {
         Volatile.Write(ref _socket, socket);
         Address = address;
         _received = 0;
+        // With --proxy-protocol, the header and the key share this one deadline.
         Deadline = now + (long)_server.Options.KeyTimeout.TotalMilliseconds;
+        if (_server.Metrics is not null)
+        {
+            ArrivedAt = Stopwatch.GetTimestamp();
+        }
         Begin(PartyPhase.ReadingKey);
+        if (_server.Proxy is { } proxy)
+        {
+            // The pre-key phase: the PROXY header names the client, then OnProxyHeader reads the key.
+            proxy.ReadHeader(this, socket);
+            return;
+        }
+        ReadKey(socket);
+    }
 
+    /// <summary>
+    /// The PROXY header is in (or the connection ended before it was): a header that names a TCP
+    /// client makes that client this connection's address, for its partner's reply, the per-address
+    /// limits and the log; anything else ends the connection with no reply.
+    /// </summary>
+    internal void OnProxyHeader(ProxyHeaderStatus status, in PeerAddress client, string? why)
+    {
+        switch (status)
+        {
+            case ProxyHeaderStatus.Proxied when client.Port != 0:
+                Address = client;
+                if (!_server.TryAdmit(this))
+                {
+                    EndBeforeKey(ref _server.Counters.RejectedPerIp, "rejected: too many connections from its address");
+                    return;
+                }
+                ReadKey(_socket!);
+                return;
+            case ProxyHeaderStatus.Local or ProxyHeaderStatus.Unknown:
+                // The proxy's own connection (a health check), or one it cannot name the client of:
+                // a reply would send a partner towards the proxy, so it is never paired.
+                EndBeforeKey(ref _server.Counters.HealthChecks, "a connection of the proxy's own (no client address)");
+                return;
+            default:
+                EndBeforeKey(ref _server.Counters.ProxyRejected, why ?? "a PROXY header with source port 0");
+                return;
+        }
+    }
+
+    /// <summary>Ends the connection before its key, with no reply; counted unless the heartbeat or Stop ended the key read first.</summary>
+    private void EndBeforeKey(ref long counter, string why)
+    {
+        if (TryMove(PartyPhase.ReadingKey, PartyPhase.KeyAborted))
+        {
+            ServerCounters.Add(ref counter);
+            Close(why);
+            return;
+        }
+        Close("key timeout");
+    }
+
+    private void ReadKey(Socket socket)
+    {
         Span<byte> key = stackalloc byte[TStun.KeyLength];
         var error = NonBlockingIo.Receive(socket, key, out int n);
         if (error == SocketError.Success && n == TStun.KeyLength)
@@ -126,6 +192,7 @@ internal sealed class ClientSession : RendezvousParty
             return;
         }
         Key = SessionKey.Read(key);
+        _server.Metrics?.KeyRead.ObserveSince(ArrivedAt);
         ReturnIo();
         try
         {
@@ -165,6 +232,14 @@ internal sealed class ClientSession : RendezvousParty
                             continue;
                     }
                 case PairingResult.Waiting:
+                    if (!_server.TryTakeShare(this))
+                    {
+                        // Its source has its share of the table waiting already: out again, with
+                        // no reply, unless an arrival claimed it meanwhile (then it pairs as usual).
+                        TryEndWait(Word, _server.Table, WaitEnd.OverShare, ref _server.Counters.RejectedPerSource);
+                        AwaitPartner();
+                        return;
+                    }
                     // An arrival may have claimed this party already, even before the table
                     // returned (while it was Joining): its claimer then owns it and is sending it
                     // its reply, and the outcome waits in the completion until AwaitPartner.
@@ -207,6 +282,7 @@ internal sealed class ClientSession : RendezvousParty
     {
         // Read the waiter before signalling it: its continuation runs now and recycles it.
         var waiterAddress = waiter.Address;
+        _server.Metrics?.OnPaired(waiter.ArrivedAt, ArrivedAt);
         // Counted before either side sees its connection end.
         ServerCounters.Add(ref _server.Counters.Pairs);
         waiter.Signal(PairOutcome.PairedWith(Address));
@@ -293,6 +369,7 @@ internal sealed class ClientSession : RendezvousParty
                 {
                     WaitEnd.TimedOut => "no partner before the timeout",
                     WaitEnd.Disconnected => "reset while waiting",
+                    WaitEnd.OverShare => "rejected: its source has its share of clients waiting",
                     _ => "server shutting down",
                 });
                 break;

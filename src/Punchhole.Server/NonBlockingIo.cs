@@ -25,6 +25,7 @@ internal enum Delivery
 /// </summary>
 internal static class NonBlockingIo
 {
+    private const int MSG_PEEK = 0x2;
     private const int MSG_DONTWAIT = 0x40;
     private const int MSG_NOSIGNAL = 0x4000;
 
@@ -33,7 +34,16 @@ internal static class NonBlockingIo
     {
         fixed (byte* start = buffer)
         {
-            return Call(socket, start, buffer.Length, send: false, out received);
+            return Call(socket, start, buffer.Length, send: false, MSG_DONTWAIT, out received);
+        }
+    }
+
+    /// <summary>Copies what is there without consuming it; WouldBlock when nothing is, Success with 0 bytes at EOF.</summary>
+    public static unsafe SocketError Peek(Socket socket, Span<byte> buffer, out int peeked)
+    {
+        fixed (byte* start = buffer)
+        {
+            return Call(socket, start, buffer.Length, send: false, MSG_DONTWAIT | MSG_PEEK, out peeked);
         }
     }
 
@@ -42,7 +52,7 @@ internal static class NonBlockingIo
     {
         fixed (byte* start = data)
         {
-            return Call(socket, start, data.Length, send: true, out sent);
+            return Call(socket, start, data.Length, send: true, MSG_DONTWAIT | MSG_NOSIGNAL, out sent);
         }
     }
 
@@ -98,7 +108,7 @@ internal static class NonBlockingIo
         return added;
     }
 
-    private static unsafe SocketError Call(Socket socket, byte* buffer, int length, bool send, out int transferred)
+    private static unsafe SocketError Call(Socket socket, byte* buffer, int length, bool send, int flags, out int transferred)
     {
         transferred = 0;
         if (!TryAddRef(socket, out var handle, out int fd))
@@ -110,8 +120,8 @@ internal static class NonBlockingIo
             while (true)
             {
                 nint n = send
-                    ? Libc.send(fd, buffer, (nuint)length, MSG_DONTWAIT | MSG_NOSIGNAL)
-                    : Libc.recv(fd, buffer, (nuint)length, MSG_DONTWAIT);
+                    ? Libc.send(fd, buffer, (nuint)length, flags)
+                    : Libc.recv(fd, buffer, (nuint)length, flags);
                 if (n >= 0)
                 {
                     transferred = (int)n;

@@ -3,8 +3,10 @@ using Punchhole.Protocol;
 namespace Punchhole.Server;
 
 /// <summary>
-/// Counts open connections per client IP address (--max-per-ip). Taken only at accept and close,
-/// never on the pairing path, and only when the operator sets a limit.
+/// Counts open connections per client source (--max-per-ip): an IPv4 address, or an IPv6 /64,
+/// since a site holds a whole /64 and may use every address in it. Taken only at accept (or once
+/// the PROXY header has named the client) and at close, never on the pairing path, and only when
+/// the operator sets a limit.
 /// </summary>
 internal sealed class PerAddressLimit(int limit)
 {
@@ -16,7 +18,7 @@ internal sealed class PerAddressLimit(int limit)
     /// <summary>Counts one more connection from <paramref name="client"/>; false (and nothing counted) past the limit.</summary>
     public bool TryEnter(in PeerAddress client)
     {
-        var host = client.WithPort(0);
+        var host = client.SourceBlock();
         lock (_gate)
         {
             _open.TryGetValue(host, out int open);
@@ -31,7 +33,7 @@ internal sealed class PerAddressLimit(int limit)
 
     public void Leave(in PeerAddress client)
     {
-        var host = client.WithPort(0);
+        var host = client.SourceBlock();
         lock (_gate)
         {
             if (_open.TryGetValue(host, out int open))

@@ -74,9 +74,9 @@ int Run(string[] args)
     {
         server.Start();
     }
-    catch (SocketException e)
+    catch (ServerStartException e)
     {
-        log.Info($"cannot listen on {(options.Bind?.ToString() ?? "[::]")}:{options.Port}: {e.Message}");
+        log.Info(e.Message);
         return 1;
     }
 

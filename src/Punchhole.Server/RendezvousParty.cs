@@ -54,6 +54,9 @@ internal enum WaitEnd
 
     /// <summary>The server is stopping.</summary>
     ShuttingDown,
+
+    /// <summary>Refused as it began: its source already had its share of the waiting table.</summary>
+    OverShare,
 }
 
 /// <summary>The result a waiting party receives from whoever ends its wait.</summary>

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Net.Sockets;
 using Punchhole.Protocol;
+using Punchhole.Server.Metrics;
+using Punchhole.Server.Proxy;
 
 namespace Punchhole.Server;
 
@@ -13,9 +15,11 @@ internal sealed class RendezvousServer : IDisposable
 {
     private readonly SessionPool _sessions;
     private readonly PerAddressLimit _perAddress;
+    private readonly WaitingShares? _shares;
     private readonly Heartbeat _heartbeat;
     private readonly int _maxConnections;
     private AcceptLoop? _acceptLoop;
+    private MetricsEndpoint? _metricsEndpoint;
     private const long PauseLogInterval = 60_000;
     private long _nextSummary;
     private long _nextPauseLog;
@@ -34,6 +38,12 @@ internal sealed class RendezvousServer : IDisposable
         Table = new PairingTable(options.MaxWaiting, KeyHasher.CreateRandom());
         _sessions = new SessionPool(id => new ClientSession(this, id));
         _perAddress = new PerAddressLimit(options.MaxPerIp);
+        if (options.EffectiveMaxWaitingPerSource > 0)
+        {
+            _shares = new WaitingShares(options.EffectiveMaxWaitingPerSource, options.MaxWaiting);
+        }
+        Proxy = options.ProxyProtocol ? new ProxyProtocol(options.TrustedProxies) : null;
+        Metrics = options.Metrics is null ? null : new ServerMetrics();
         _heartbeat = new Heartbeat(options.HeartbeatInterval, OnHeartbeat);
         Confirmations = new PendingConfirmations(() => Watcher!.Wake());
         Watcher = new DisconnectWatcher(OnReset, Confirmations.Poll);
@@ -46,6 +56,15 @@ internal sealed class RendezvousServer : IDisposable
     public ServerCounters Counters { get; } = new();
 
     public PairingTable Table { get; }
+
+    /// <summary>--proxy-protocol: null when off, so that no connection pays for it then.</summary>
+    public ProxyProtocol? Proxy { get; }
+
+    /// <summary>--metrics: the histograms the pairing path updates; null when off.</summary>
+    public ServerMetrics? Metrics { get; }
+
+    /// <summary>Where the metrics endpoint listens, once started (with the real port when 0 was asked for).</summary>
+    public IPEndPoint? MetricsEndPoint => _metricsEndpoint?.LocalEndPoint;
 
     public DisconnectWatcher Watcher { get; }
 
@@ -62,16 +81,54 @@ internal sealed class RendezvousServer : IDisposable
 
     public string Summary() => Counters.Summary(Table.Count);
 
-    /// <summary>Binds, listens and starts accepting. Throws SocketException when the address cannot be had.</summary>
+    /// <summary>The metrics endpoint's text: the stats line's values, the limits in force, the histograms.</summary>
+    private string RenderMetrics() => Metrics!.Render(Counters.Read(Table.Count),
+    [
+        ("tstun_max_waiting", "The most clients that may wait at once (--max-waiting).", Options.MaxWaiting),
+        ("tstun_max_waiting_per_source", "The most clients one source may have waiting (--max-waiting-per-source); 0 for no limit.", Options.EffectiveMaxWaitingPerSource),
+        ("tstun_max_connections", "The most connections open at once, as bounded by the open-file limit.", _maxConnections == int.MaxValue ? 0 : _maxConnections),
+    ]);
+
+    /// <summary>Binds, listens and starts accepting. Throws <see cref="ServerStartException"/> when an address cannot be had.</summary>
     public void Start()
     {
-        var listener = Listen(Options.Bind, Options.Port, Options.DeferAccept);
+        Socket listener;
+        try
+        {
+            listener = Listen(Options.Bind, Options.Port, Options.DeferAccept);
+        }
+        catch (SocketException e)
+        {
+            throw new ServerStartException($"cannot listen on {(Options.Bind?.ToString() ?? "[::]")}:{Options.Port}: {e.Message}", e);
+        }
         LocalEndPoint = (IPEndPoint)listener.LocalEndPoint!;
+        if (Options.Metrics is { } metricsAt)
+        {
+            try
+            {
+                _metricsEndpoint = MetricsEndpoint.Start(metricsAt, RenderMetrics);
+            }
+            catch (SocketException e)
+            {
+                listener.Dispose();
+                throw new ServerStartException($"cannot listen for metrics on {metricsAt}: {e.Message}", e);
+            }
+        }
         _acceptLoop = new AcceptLoop(listener, OnAccepted, OnAcceptPaused);
+        int perSource = Options.EffectiveMaxWaitingPerSource;
         Log.Info($"listening on {Describe(listener)}; timeout {Options.WaitTimeout.TotalSeconds:0.###} s, "
             + $"key timeout {Options.KeyTimeout.TotalSeconds:0.###} s, max waiting {Options.MaxWaiting}, "
+            + $"max waiting per source {(perSource > 0 ? perSource : "unlimited")}, "
             + $"max connections {(_maxConnections == int.MaxValue ? "unlimited" : _maxConnections)}, "
             + $"max per IP {(Options.MaxPerIp > 0 ? Options.MaxPerIp : "unlimited")}");
+        if (Proxy is not null)
+        {
+            Log.Info($"PROXY protocol (v1 and v2) required on every connection; trusted proxies: {string.Join(", ", Options.TrustedProxies)}");
+        }
+        if (_metricsEndpoint is not null)
+        {
+            Log.Info($"metrics at http://{_metricsEndpoint.LocalEndPoint}/metrics");
+        }
         _nextSummary = Options.StatsInterval > TimeSpan.Zero
             ? Environment.TickCount64 + (long)Options.StatsInterval.TotalMilliseconds
             : long.MaxValue;
@@ -136,14 +193,58 @@ internal sealed class RendezvousServer : IDisposable
             return;
         }
         var address = PeerAddress.FromEndPoint((IPEndPoint)socket.RemoteEndPoint!);
-        if (_perAddress.Enabled && !_perAddress.TryEnter(address))
+        if (Proxy is not null)
+        {
+            // The address that counts is the one the header carries: the session reads it first.
+            if (!Proxy.Trusts(address))
+            {
+                Interlocked.Decrement(ref Counters.Active);
+                ServerCounters.Add(ref Counters.ProxyRejected);
+                Log.Debug(address, static a => $"{a}: rejected: not a trusted proxy");
+                socket.Dispose();
+                return;
+            }
+        }
+        else if (_perAddress.Enabled && !_perAddress.TryEnter(address))
         {
             Interlocked.Decrement(ref Counters.Active);
             ServerCounters.Add(ref Counters.RejectedPerIp);
             socket.Dispose();
             return;
         }
-        _sessions.Rent().Start(socket, address, Environment.TickCount64);
+        var session = _sessions.Rent();
+        session.HoldsAddressSlot = Proxy is null && _perAddress.Enabled;
+        session.Start(socket, address, Environment.TickCount64);
+    }
+
+    /// <summary>Counts a session's address (named by its PROXY header) against --max-per-ip; false past the limit.</summary>
+    internal bool TryAdmit(ClientSession session)
+    {
+        if (!_perAddress.Enabled)
+        {
+            return true;
+        }
+        if (!_perAddress.TryEnter(session.Address))
+        {
+            return false;
+        }
+        session.HoldsAddressSlot = true;
+        return true;
+    }
+
+    /// <summary>Counts a session that starts to wait against its source's share of the table; false past the share.</summary>
+    internal bool TryTakeShare(ClientSession session)
+    {
+        if (_shares is null)
+        {
+            return true;
+        }
+        if (!_shares.TryEnter(session.Address))
+        {
+            return false;
+        }
+        session.HoldsShare = true;
+        return true;
     }
 
     private void OnAcceptPaused(SocketError error, TimeSpan pause)
@@ -161,9 +262,15 @@ internal sealed class RendezvousServer : IDisposable
 
     internal void OnSessionClosing(ClientSession session)
     {
-        if (_perAddress.Enabled)
+        if (session.HoldsAddressSlot)
         {
+            session.HoldsAddressSlot = false;
             _perAddress.Leave(session.Address);
+        }
+        if (session.HoldsShare)
+        {
+            session.HoldsShare = false;
+            _shares!.Leave(session.Address);
         }
         Interlocked.Decrement(ref Counters.Active);
     }
@@ -233,6 +340,7 @@ internal sealed class RendezvousServer : IDisposable
         // The heartbeat first: a tick in flight could otherwise resume the disposed accept loop.
         _heartbeat.Dispose();
         _acceptLoop?.Dispose();
+        _metricsEndpoint?.Dispose();
         foreach (var session in _sessions.All)
         {
             long word = session.Word;
@@ -261,3 +369,6 @@ internal sealed class RendezvousServer : IDisposable
 
     public void Dispose() => Stop();
 }
+
+/// <summary>The server could not start: one line for the operator.</summary>
+internal sealed class ServerStartException(string message, Exception inner) : Exception(message, inner);

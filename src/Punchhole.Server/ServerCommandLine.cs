@@ -1,4 +1,6 @@
 using System.Net;
+using System.Net.Sockets;
+using Punchhole.Protocol;
 using Punchhole.Protocol.CommandLine;
 
 namespace Punchhole.Server;
@@ -18,7 +20,21 @@ internal static class ServerCommandLine
               --max-waiting N      most unpaired clients at once (default 50000)
               --max-connections N  most open connections (default and upper bound: the open-file
                                    limit less the descriptors in use at start, less 80)
-              --max-per-ip N       most open connections from one address (default 0: no limit)
+              --max-per-ip N       most open connections from one source: an IPv4 address or
+                                   an IPv6 /64 (default 0: no limit)
+              --max-waiting-per-source N
+                                   most clients one source (an IPv4 address or an IPv6 /64)
+                                   may have waiting (default: 1/16 of --max-waiting, at least
+                                   100; 0: no limit)
+              --proxy-protocol     every connection starts with a PROXY protocol header (v1 or
+                                   v2, as HAProxy's send-proxy and send-proxy-v2 send) from a
+                                   trusted proxy; replies and limits use the address it carries
+              --trusted-proxy CIDR
+                                   a proxy allowed to send PROXY headers (repeatable;
+                                   required with --proxy-protocol); any other source is closed
+              --metrics [ADDR:]PORT
+                                   serve Prometheus metrics at http://ADDR:PORT/metrics
+                                   (ADDR defaults to 127.0.0.1; IPv6 as [ADDR]:PORT; off by default)
               --defer-accept S     let the kernel hold a connection until its first bytes
                                    arrive, up to S seconds; 0 turns it off (default 1)
               --io-threads N       socket engine threads (default 1)
@@ -33,9 +49,10 @@ internal static class ServerCommandLine
     private static readonly OptionReader Reader = new(
         shortFlags: "hv",
         shortWithValue: "pbtk",
-        longFlags: ["help", "version", "verbose"],
+        longFlags: ["help", "version", "verbose", "proxy-protocol"],
         longWithValue: ["port", "bind", "timeout", "key-timeout", "stats-interval", "max-waiting",
-            "max-connections", "defer-accept", "io-threads", "max-per-ip"]);
+            "max-connections", "defer-accept", "io-threads", "max-per-ip", "max-waiting-per-source",
+            "trusted-proxy", "metrics"]);
 
     public static ParsedCommandLine<ServerOptions> Parse(IReadOnlyList<string> args)
     {
@@ -44,6 +61,7 @@ internal static class ServerCommandLine
             return ParsedCommandLine<ServerOptions>.Fail(error!);
         }
         var options = new ServerOptions();
+        var trusted = new List<AddressBlock>();
         foreach (var item in items)
         {
             if (item.IsPositional)
@@ -105,6 +123,23 @@ internal static class ServerCommandLine
                     ok = OptionValue.TryInteger(name, value, 0, int.MaxValue, out number, out error);
                     options = options with { MaxPerIp = number };
                     break;
+                case "--max-waiting-per-source":
+                    ok = OptionValue.TryInteger(name, value, 0, 1 << 24, out number, out error);
+                    options = options with { MaxWaitingPerSource = number };
+                    break;
+                case "--proxy-protocol":
+                    options = options with { ProxyProtocol = true };
+                    break;
+                case "--trusted-proxy":
+                    ok = AddressBlock.TryParse(value, out var block, out string? why);
+                    error = ok ? null : $"{name}: '{OptionValue.Printable(value)}' {why}";
+                    trusted.Add(block);
+                    break;
+                case "--metrics":
+                    ok = TryEndPoint(value, out var metrics);
+                    error = ok ? null : $"{name}: '{OptionValue.Printable(value)}' is not PORT, ADDR:PORT or [ADDR]:PORT";
+                    options = options with { Metrics = metrics };
+                    break;
                 default:
                     ok = false;
                     error = $"unhandled option '{name}'";
@@ -115,6 +150,42 @@ internal static class ServerCommandLine
                 return ParsedCommandLine<ServerOptions>.Fail(error!);
             }
         }
-        return ParsedCommandLine<ServerOptions>.Run(options);
+        // Never guess: a PROXY header is read only when asked for, and only from proxies named.
+        if (options.ProxyProtocol && trusted.Count == 0)
+        {
+            return ParsedCommandLine<ServerOptions>.Fail("--proxy-protocol needs at least one --trusted-proxy CIDR");
+        }
+        if (!options.ProxyProtocol && trusted.Count > 0)
+        {
+            return ParsedCommandLine<ServerOptions>.Fail("--trusted-proxy is only used with --proxy-protocol");
+        }
+        return ParsedCommandLine<ServerOptions>.Run(options with { TrustedProxies = trusted });
+    }
+
+    /// <summary>PORT (on 127.0.0.1), IPV4:PORT, or [IPV6]:PORT; port 0 picks a free one.</summary>
+    private static bool TryEndPoint(string text, out IPEndPoint? endPoint)
+    {
+        endPoint = null;
+        string host = "127.0.0.1", port = text;
+        int colon = text.LastIndexOf(':');
+        if (colon >= 0)
+        {
+            host = text[..colon];
+            port = text[(colon + 1)..];
+            bool bracketed = host.StartsWith('[') && host.EndsWith(']');
+            // An IPv6 address needs its brackets, or its last group would read as the port.
+            if (bracketed ? host.Length < 3 : host.Contains(':', StringComparison.Ordinal))
+            {
+                return false;
+            }
+            host = bracketed ? host[1..^1] : host;
+        }
+        if (!IPAddress.TryParse(host, out var address) || (address.AddressFamily == AddressFamily.InterNetworkV6 && address.ScopeId != 0)
+            || !OptionValue.TryPort("--metrics", port, allowZero: true, out int number, out _))
+        {
+            return false;
+        }
+        endPoint = new IPEndPoint(address, number);
+        return true;
     }
 }

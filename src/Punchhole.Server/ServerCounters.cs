@@ -2,7 +2,27 @@ using System.Text;
 
 namespace Punchhole.Server;
 
-/// <summary>What the server has done since it started, for the operator's summary line.</summary>
+/// <summary>Whether a value of the stats line only grows (a counter) or is a current value (a gauge).</summary>
+internal enum StatKind
+{
+    Counter,
+    Gauge,
+}
+
+/// <summary>
+/// One value of the stats line: its name there, what it means, and its Prometheus name, which
+/// follows from the stats name (<c>tstun_NAME_total</c> for a counter, <c>tstun_NAME</c> for a
+/// gauge) unless a unit changes it.
+/// </summary>
+internal sealed record Stat(string Name, StatKind Kind, string Help, string? MetricOverride = null, long MetricScale = 1)
+{
+    public string MetricName => MetricOverride ?? (Kind == StatKind.Counter ? $"tstun_{Name}_total" : $"tstun_{Name}");
+}
+
+/// <summary>A stat and its value at one moment.</summary>
+internal readonly record struct StatValue(Stat Stat, long Value);
+
+/// <summary>What the server has done since it started, for the operator's summary line and the metrics endpoint.</summary>
 internal sealed class ServerCounters
 {
     public long Accepted;
@@ -15,33 +35,82 @@ internal sealed class ServerCounters
     public long RejectedWaiting;
     public long RejectedConnections;
     public long RejectedPerIp;
+    public long RejectedPerSource;
+    public long ProxyRejected;
+    public long HealthChecks;
     public long AcceptPauses;
     public long Active;
 
+    /// <summary>The stats line's values in their order; every one is also a metric.</summary>
+    public static IReadOnlyList<Stat> Stats { get; } =
+    [
+        new("accepted", StatKind.Counter, "Connections accepted."),
+        new("paired", StatKind.Counter, "Pairs completed (two clients each)."),
+        new("timed_out", StatKind.Counter, "Waiting clients closed at --timeout with no partner."),
+        new("key_timeouts", StatKind.Counter, "Clients closed because their key (after the PROXY header, if any) did not arrive within --key-timeout."),
+        new("bad_keys", StatKind.Counter, "Clients that sent fewer than 32 bytes, then EOF or a reset."),
+        new("disconnected", StatKind.Counter, "Waiting clients that reset."),
+        new("dead_waiters", StatKind.Counter, "Waiting clients found gone when a partner arrived."),
+        new("rejected_waiting", StatKind.Counter, "Clients refused because --max-waiting clients were waiting."),
+        new("rejected_connections", StatKind.Counter, "Connections refused at --max-connections."),
+        new("rejected_per_ip", StatKind.Counter, "Connections refused at --max-per-ip."),
+        new("rejected_per_source", StatKind.Counter, "Clients refused because their source (an IPv4 address or an IPv6 /64) held its share of the waiting table (--max-waiting-per-source)."),
+        new("proxy_rejected", StatKind.Counter, "Connections closed for an untrusted source, or a missing, malformed or partial PROXY header (--proxy-protocol)."),
+        new("health_checks", StatKind.Counter, "Connections from a trusted proxy that carried no client: LOCAL, UNKNOWN, or closed before any byte (--proxy-protocol)."),
+        new("accept_pauses", StatKind.Counter, "Times accepting paused because descriptors ran out (EMFILE or ENFILE)."),
+        new("active", StatKind.Gauge, "Open client connections."),
+        new("waiting", StatKind.Gauge, "Clients waiting for a partner."),
+        new("heap_kb", StatKind.Gauge, "Managed heap in use, in bytes.", "tstun_heap_bytes", 1024),
+        new("committed_kb", StatKind.Gauge, "Managed heap memory committed, in bytes.", "tstun_committed_bytes", 1024),
+        new("gcs", StatKind.Counter, "Garbage collections since start."),
+        new("alloc_bytes", StatKind.Counter, "Managed bytes allocated since start."),
+    ];
+
     public static void Add(ref long counter) => Interlocked.Increment(ref counter);
 
-    /// <summary>One line: every counter as name=value, for logs and for scripts that grep them.</summary>
+    /// <summary>Every value of the stats line now, in <see cref="Stats"/> order.</summary>
+    public StatValue[] Read(int waiting)
+    {
+        long[] values =
+        [
+            Volatile.Read(ref Accepted),
+            Volatile.Read(ref Pairs),
+            Volatile.Read(ref TimedOut),
+            Volatile.Read(ref KeyTimedOut),
+            Volatile.Read(ref BadKeys),
+            Volatile.Read(ref Disconnected),
+            Volatile.Read(ref DeadWaiters),
+            Volatile.Read(ref RejectedWaiting),
+            Volatile.Read(ref RejectedConnections),
+            Volatile.Read(ref RejectedPerIp),
+            Volatile.Read(ref RejectedPerSource),
+            Volatile.Read(ref ProxyRejected),
+            Volatile.Read(ref HealthChecks),
+            Volatile.Read(ref AcceptPauses),
+            Volatile.Read(ref Active),
+            waiting,
+            GC.GetTotalMemory(forceFullCollection: false) / 1024,
+            GC.GetGCMemoryInfo().TotalCommittedBytes / 1024,
+            GC.CollectionCount(0),
+            // Managed bytes allocated since start: two summaries and their paired= give bytes per pairing.
+            GC.GetTotalAllocatedBytes(precise: false),
+        ];
+        var read = new StatValue[Stats.Count];
+        for (int i = 0; i < read.Length; i++)
+        {
+            read[i] = new StatValue(Stats[i], values[i]);
+        }
+        return read;
+    }
+
+    /// <summary>One line: every value as name=value, for logs and for scripts that grep them.</summary>
     public string Summary(int waiting)
     {
-        var line = new StringBuilder(256);
-        line.Append("stats accepted=").Append(Volatile.Read(ref Accepted))
-            .Append(" paired=").Append(Volatile.Read(ref Pairs))
-            .Append(" timed_out=").Append(Volatile.Read(ref TimedOut))
-            .Append(" key_timeouts=").Append(Volatile.Read(ref KeyTimedOut))
-            .Append(" bad_keys=").Append(Volatile.Read(ref BadKeys))
-            .Append(" disconnected=").Append(Volatile.Read(ref Disconnected))
-            .Append(" dead_waiters=").Append(Volatile.Read(ref DeadWaiters))
-            .Append(" rejected_waiting=").Append(Volatile.Read(ref RejectedWaiting))
-            .Append(" rejected_connections=").Append(Volatile.Read(ref RejectedConnections))
-            .Append(" rejected_per_ip=").Append(Volatile.Read(ref RejectedPerIp))
-            .Append(" accept_pauses=").Append(Volatile.Read(ref AcceptPauses))
-            .Append(" active=").Append(Volatile.Read(ref Active))
-            .Append(" waiting=").Append(waiting)
-            .Append(" heap_kb=").Append(GC.GetTotalMemory(forceFullCollection: false) / 1024)
-            .Append(" committed_kb=").Append(GC.GetGCMemoryInfo().TotalCommittedBytes / 1024)
-            .Append(" gcs=").Append(GC.CollectionCount(0))
-            // Managed bytes allocated since start: two summaries and their paired= give bytes per pairing.
-            .Append(" alloc_bytes=").Append(GC.GetTotalAllocatedBytes(precise: false));
+        var line = new StringBuilder(384).Append("stats");
+        foreach (var (stat, value) in Read(waiting))
+        {
+            line.Append(' ').Append(stat.Name).Append('=').Append(value);
+        }
         return line.ToString();
     }
 }

@@ -30,8 +30,26 @@ internal sealed record ServerOptions
     /// <summary>The most connections open at once; 0 picks one from the open-file limit.</summary>
     public int MaxConnections { get; init; }
 
-    /// <summary>The most connections open at once from one IP address; 0 for no limit.</summary>
+    /// <summary>The most connections open at once from one source (an IPv4 address or an IPv6 /64); 0 for no limit.</summary>
     public int MaxPerIp { get; init; }
+
+    /// <summary>
+    /// The most clients one source (an IPv4 address or an IPv6 /64) may have waiting at once; null
+    /// for the default (<see cref="DefaultMaxWaitingPerSource"/>), 0 for no limit.
+    /// </summary>
+    public int? MaxWaitingPerSource { get; init; }
+
+    /// <summary>
+    /// Read HAProxy's PROXY protocol header (version 1 or 2) at the start of every connection, which
+    /// must come from one of <see cref="TrustedProxies"/>, and use the client address it carries.
+    /// </summary>
+    public bool ProxyProtocol { get; init; }
+
+    /// <summary>The addresses PROXY headers are accepted from (--trusted-proxy, repeatable).</summary>
+    public IReadOnlyList<AddressBlock> TrustedProxies { get; init; } = [];
+
+    /// <summary>Where the Prometheus metrics endpoint listens; null when it is off.</summary>
+    public IPEndPoint? Metrics { get; init; }
 
     /// <summary>How often the counters are logged; zero for never (SIGUSR1 still works).</summary>
     public TimeSpan StatsInterval { get; init; } = TimeSpan.FromSeconds(60);
@@ -54,6 +72,16 @@ internal sealed record ServerOptions
 
     /// <summary>How often the heartbeat checks deadlines.</summary>
     public TimeSpan HeartbeatInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>
+    /// The share of the waiting table one source may hold by default: 1/16 of --max-waiting (3,125
+    /// of the default 50,000), but never fewer than 100 or --max-waiting, whichever is smaller, so a
+    /// small table still serves one busy address. The reasoning is in docs/ROBUSTNESS.md.
+    /// </summary>
+    public int DefaultMaxWaitingPerSource => Math.Max(MaxWaiting / 16, Math.Min(MaxWaiting, 100));
+
+    /// <summary>The per-source cap in force: 0 when there is none.</summary>
+    public int EffectiveMaxWaitingPerSource => MaxWaitingPerSource ?? DefaultMaxWaitingPerSource;
 
     /// <summary>Descriptors kept free for the listener, logs and the runtime (threads, lazily loaded assemblies).</summary>
     public const int ReservedDescriptors = 64;
