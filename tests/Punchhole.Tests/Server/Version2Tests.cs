@@ -98,6 +98,39 @@ public class Version2Tests
         Assert.Equal(2, host.Counters.Pairs);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task The_original_client_on_the_tstun_process_with_the_relay_on_gets_only_ADDR_PORT_in_its_one_recv()
+    {
+        using var server = ServerProcess.Start(ServerProcess.BuiltExecutable, "--port", "0", "--bind", "127.0.0.1", "--relay");
+        var endPoint = await server.WaitUntilListeningAsync();
+        var v1Key = RendezvousClient.NewKey();
+        var v2Key = Version2Client.NewKey();
+
+        // The first original client waits while a v2 pair that asks for the relay is made beside it.
+        var waiter = OriginalClient.RendezvousAsync(endPoint, v1Key, IPAddress.Parse("127.0.0.3"), Wait);
+        Assert.True(await Pairing.EventuallyAsync(async () => (await server.StatsAsync())["waiting"] == 1, Wait), "the original client never waited");
+        using var v2a = await Version2Client.ConnectAsync(endPoint, v2Key);
+        using var v2b = await Version2Client.ConnectAsync(endPoint, v2Key, IPAddress.Parse("127.0.0.2"));
+        Assert.Equal(v2a.ExpectedHello("relay"), v2a.Hello);
+        await Task.WhenAll(v2a.OfferAsync(ClientFlags.RelayOk, "10.0.0.5 41234"), v2b.OfferAsync(ClientFlags.RelayOk, "10.0.0.6 41235"));
+        var peers = await Task.WhenAll(v2a.ReadPeerAsync(Wait), v2b.ReadPeerAsync(Wait));
+        Assert.False(peers[0].Token.IsEmpty || peers[1].Token.IsEmpty, "the v2 pair got no relay token");
+
+        var arrival = await OriginalClient.RendezvousAsync(endPoint, v1Key, IPAddress.Parse("127.0.0.4"), Wait);
+        var waited = await waiter;
+        foreach (var (mine, theirs) in new[] { (waited, arrival), (arrival, waited) })
+        {
+            string expected = $"{theirs.Local.Address} {theirs.Local.Port}";
+            // Exactly ADDR PORT in the one recv: no newline, no line of v2, nothing the original would cut.
+            Assert.Equal(expected, mine.Received);
+            Assert.Equal(expected, mine.Used);
+        }
+        var stats = await server.StatsAsync();
+        Assert.Equal(2, stats["paired"]);
+        Assert.Equal(2, stats["v2_clients"]);
+        Assert.Equal(1, stats["relay_offered"]);
+    }
+
     public static TheoryData<string, string> BadLines() => new()
     {
         { "no flags", "CAND\n" },
