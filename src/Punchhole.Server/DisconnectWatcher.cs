@@ -81,27 +81,7 @@ internal sealed class DisconnectWatcher : IDisposable
     }
 
     /// <summary>Rouses the thread now, so the poll runs at once (one write to an eventfd).</summary>
-    public unsafe void Wake()
-    {
-        bool added = false;
-        try
-        {
-            _wake.DangerousAddRef(ref added);
-            ulong one = 1;
-            _ = Libc.write(_wake.Fd, &one, sizeof(ulong));
-        }
-        catch (ObjectDisposedException)
-        {
-            // Stopped: nothing left to rouse.
-        }
-        finally
-        {
-            if (added)
-            {
-                _wake.DangerousRelease();
-            }
-        }
-    }
+    public void Wake() => Epoll.Wake(_wake);
 
     private void AddWake() => Epoll.Add(_epoll.Fd, _wake.Fd, Epoll.IN, WakeToken);
 

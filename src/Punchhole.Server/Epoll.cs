@@ -50,6 +50,32 @@ internal static class Epoll
         flags = BinaryPrimitives.ReadUInt32LittleEndian(new ReadOnlySpan<byte>(ev, 4));
         return BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(ev + s_dataOffset, 8));
     }
+
+    /// <summary>
+    /// Rouses a thread blocked in epoll_wait on <paramref name="eventFd"/>: one write to the
+    /// eventfd. Does nothing once the descriptor is disposed (the thread has stopped).
+    /// </summary>
+    public static unsafe void Wake(OwnedDescriptor eventFd)
+    {
+        bool added = false;
+        try
+        {
+            eventFd.DangerousAddRef(ref added);
+            ulong one = 1;
+            _ = Libc.write(eventFd.Fd, &one, sizeof(ulong));
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped: nothing left to rouse.
+        }
+        finally
+        {
+            if (added)
+            {
+                eventFd.DangerousRelease();
+            }
+        }
+    }
 }
 
 /// <summary>A descriptor from epoll_create1, eventfd or pipe2, closed once no call holds it.</summary>

@@ -105,27 +105,7 @@ internal sealed unsafe class RelayEngine : IDisposable
         }
     }
 
-    private void Wake()
-    {
-        bool added = false;
-        try
-        {
-            _wake.DangerousAddRef(ref added);
-            ulong one = 1;
-            _ = Libc.write(_wake.Fd, &one, sizeof(ulong));
-        }
-        catch (ObjectDisposedException)
-        {
-            // Stopped.
-        }
-        finally
-        {
-            if (added)
-            {
-                _wake.DangerousRelease();
-            }
-        }
-    }
+    private void Wake() => Epoll.Wake(_wake);
 
     private void Run()
     {
