@@ -25,6 +25,7 @@ internal sealed unsafe class RelayEngine : IDisposable
     private readonly ServerCounters _counters;
     private readonly ServerLog _log;
     private readonly Action _onEnded;
+    private readonly Action<long> _onSecond;
     private readonly TokenBucket? _bucket;
     private readonly OwnedDescriptor _epoll;
     private readonly OwnedDescriptor _wake;
@@ -48,12 +49,17 @@ internal sealed unsafe class RelayEngine : IDisposable
     private long _nextSweep;
     private volatile bool _stopping;
 
-    public RelayEngine(RelayOptions options, ServerCounters counters, ServerLog log, Action onEnded)
+    /// <summary>
+    /// Starts the engine's thread. It calls <paramref name="onEnded"/> as each session ends, and
+    /// <paramref name="onSecond"/> about once a second with the time (TickCount64).
+    /// </summary>
+    public RelayEngine(RelayOptions options, ServerCounters counters, ServerLog log, Action onEnded, Action<long> onSecond)
     {
         _options = options;
         _counters = counters;
         _log = log;
         _onEnded = onEnded;
+        _onSecond = onSecond;
         _bucket = options.BytesPerSecond > 0 ? new TokenBucket(options.BytesPerSecond) : null;
         _epoll = Epoll.Create();
         _wake = new OwnedDescriptor(Libc.eventfd(0, EFD_CLOEXEC));
@@ -151,6 +157,7 @@ internal sealed unsafe class RelayEngine : IDisposable
                 {
                     _nextSweep = now + IdleMilliseconds;
                     EndOverdue(now);
+                    _onSecond(now);
                 }
             }
         }

@@ -9,11 +9,13 @@ namespace Punchhole.Server;
 /// <see cref="RelayEngine"/>, which copies their bytes on its own thread.
 /// </summary>
 /// <remarks>
-/// Reservations, token lookups and leg parking share one lock: they are touched only by pairs that
-/// asked for the relay and by relay legs, never by the v1 path or by v2 clients without
-/// <c>relay-ok</c>, and every critical section is a few dictionary and array operations. A
-/// reservation is a slot holding both tokens; the token dictionary is sized for every slot up
-/// front, so issuing and withdrawing tokens allocates nothing. Tokens are single-use: a token is
+/// Issuing tokens is on the pairing path, which takes no lock: a reservation is a slot holding
+/// both tokens, taken from a lock-free stack of free slots and handed over on a lock-free stack of
+/// issued ones. Everything else (token lookups, leg parking, freeing slots) shares one lock, taken
+/// only by relay legs, the relay thread's sweep once a second, and shutdown; it first moves the
+/// issued slots into the token dictionary. A client can only present a token after its PEER line
+/// was sent, which is after its slot was pushed, so a leg always finds its token. The dictionary is
+/// sized for every slot up front, so nothing here allocates. Tokens are single-use: a token is
 /// spent by the first leg that arrives with it, and both tokens of a slot die together when the
 /// session joins, when its first leg gives up waiting, or (with no leg arrived) 60 s after issue.
 /// </remarks>
@@ -23,13 +25,12 @@ internal sealed class RelayService : IDisposable
     private readonly ServerCounters _counters;
     private readonly Lock _gate = new();
     private readonly Reservation[] _slots;
-    private readonly int[] _free;
+    private readonly SlotStack _free;
+    private readonly SlotStack _issued;
     private readonly Dictionary<RelayToken, int> _byToken;
     private readonly PerAddressLimit _perAddress;
-    private int _freeCount;
-    private long _nextSweep;
     private int _sessions;
-    private bool _stopping;
+    private volatile bool _stopping;
 
     public RelayService(RelayOptions options, ServerCounters counters, ServerLog log)
     {
@@ -37,15 +38,15 @@ internal sealed class RelayService : IDisposable
         _counters = counters;
         int capacity = options.MaxReservations;
         _slots = new Reservation[capacity];
-        _free = new int[capacity];
-        for (int i = 0; i < capacity; i++)
+        _free = new SlotStack(capacity);
+        _issued = new SlotStack(capacity);
+        for (int i = capacity - 1; i >= 0; i--)
         {
-            _free[i] = capacity - 1 - i;
+            _free.Push(i);
         }
-        _freeCount = capacity;
         _byToken = new Dictionary<RelayToken, int>(2 * capacity);
         _perAddress = new PerAddressLimit(options.MaxPerIp);
-        Engine = new RelayEngine(options, counters, log, () => Interlocked.Decrement(ref _sessions));
+        Engine = new RelayEngine(options, counters, log, () => Interlocked.Decrement(ref _sessions), Sweep);
     }
 
     /// <summary>The thread that copies the joined sessions' bytes.</summary>
@@ -61,7 +62,13 @@ internal sealed class RelayService : IDisposable
         {
             lock (_gate)
             {
-                return _slots.Length - _freeCount;
+                TakeIssued();
+                int count = 0;
+                foreach (var reservation in _slots)
+                {
+                    count += reservation.Registered ? 1 : 0;
+                }
+                return count;
             }
         }
     }
@@ -69,50 +76,30 @@ internal sealed class RelayService : IDisposable
     /// <summary>
     /// Gives the waiter and the arrival of a pair each a fresh token, or none when every
     /// reservation is taken (counted in <c>relay_unoffered</c>). On the pairing path, before the
-    /// waiter's reply is written.
+    /// waiter's reply is written: lock-free, and allocation-free.
     /// </summary>
     public void Reserve(CandidateOffer waiter, CandidateOffer arrival)
     {
-        var first = RelayToken.CreateRandom();
-        var second = RelayToken.CreateRandom();
-        long now = Environment.TickCount64;
-        int slot;
-        lock (_gate)
-        {
-            if (_stopping || first == second || _byToken.ContainsKey(first) || _byToken.ContainsKey(second) || !TryAllocate(now, out slot))
-            {
-                slot = -1;
-            }
-            else
-            {
-                _slots[slot] = new Reservation(first, second, now + (long)RelayOptions.TokenLifetime.TotalMilliseconds);
-                _byToken.Add(first, 2 * slot);
-                _byToken.Add(second, 2 * slot + 1);
-            }
-        }
-        if (slot < 0)
+        if (_stopping || !_free.TryPop(out int slot))
         {
             ServerCounters.Add(ref _counters.RelayUnoffered);
             return;
         }
+        var first = RelayToken.CreateRandom();
+        var second = RelayToken.CreateRandom();
+        _slots[slot] = new Reservation(first, second, Environment.TickCount64 + (long)RelayOptions.TokenLifetime.TotalMilliseconds);
+        _issued.Push(slot);
         (waiter.Token, waiter.Reservation) = (first, slot);
         (arrival.Token, arrival.Reservation) = (second, slot);
     }
 
-    /// <summary>The pair did not happen after all (the waiter was gone): its tokens die unused.</summary>
-    public void Withdraw(CandidateOffer waiter, CandidateOffer arrival)
+    /// <summary>
+    /// The pair did not happen after all (the waiter was gone): its tokens are not passed on. The
+    /// waiter's own may have reached it, so they stay valid until they expire unused (the sweep frees
+    /// them); nothing shared is touched here, on the pairing path.
+    /// </summary>
+    public static void Withdraw(CandidateOffer waiter, CandidateOffer arrival)
     {
-        int slot = waiter.Reservation;
-        if (slot >= 0)
-        {
-            lock (_gate)
-            {
-                if (_slots[slot].InUse && _slots[slot].First == waiter.Token)
-                {
-                    Free(slot);
-                }
-            }
-        }
         waiter.Token = arrival.Token = default;
         waiter.Reservation = arrival.Reservation = -1;
     }
@@ -128,6 +115,7 @@ internal sealed class RelayService : IDisposable
         ClientSession? partner = null;
         lock (_gate)
         {
+            TakeIssued();
             if (_stopping)
             {
                 refusal = RelayRefusal.Shutdown;
@@ -235,9 +223,10 @@ internal sealed class RelayService : IDisposable
                 return;
             }
             _stopping = true;
+            TakeIssued();
             for (int slot = 0; slot < _slots.Length; slot++)
             {
-                if (_slots[slot].InUse)
+                if (_slots[slot].Registered)
                 {
                     if (_slots[slot].Waiting is { } leg)
                     {
@@ -271,40 +260,66 @@ internal sealed class RelayService : IDisposable
         }
     }
 
-    /// <summary>A free slot; when none is left, slots whose tokens expired unused are reclaimed first (at most ten times a second).</summary>
-    private bool TryAllocate(long now, out int slot)
+    /// <summary>Moves the slots issued since the last call into the token dictionary. Under the lock.</summary>
+    private void TakeIssued()
     {
-        if (_freeCount == 0 && now >= _nextSweep)
+        for (int slot = _issued.TakeAll(); slot >= 0;)
         {
-            _nextSweep = now + 100;
+            int next = _issued.After(slot);
+            ref var reservation = ref _slots[slot];
+            // Two equal 128-bit random tokens (probability 2^-128): the slot's legs are refused as unknown.
+            if (!_byToken.TryAdd(reservation.First, 2 * slot))
+            {
+                reservation.First = default;
+            }
+            if (reservation.First.IsEmpty || !_byToken.TryAdd(reservation.Second, 2 * slot + 1))
+            {
+                Free(slot);
+            }
+            else
+            {
+                reservation.Registered = true;
+            }
+            slot = next;
+        }
+    }
+
+    /// <summary>Frees the slots whose tokens expired with no leg arrived (the relay thread, once a second).</summary>
+    private void Sweep(long now)
+    {
+        lock (_gate)
+        {
+            TakeIssued();
             for (int i = 0; i < _slots.Length; i++)
             {
-                if (_slots[i].InUse && _slots[i].Waiting is null && now >= _slots[i].Expires)
+                if (_slots[i].Registered && _slots[i].Waiting is null && now >= _slots[i].Expires)
                 {
                     Free(i);
                 }
             }
         }
-        if (_freeCount == 0)
-        {
-            slot = -1;
-            return false;
-        }
-        slot = _free[--_freeCount];
-        return true;
     }
 
     private void Free(int slot)
     {
         ref var reservation = ref _slots[slot];
-        _byToken.Remove(reservation.First);
-        _byToken.Remove(reservation.Second);
+        RemoveToken(reservation.First, 2 * slot);
+        RemoveToken(reservation.Second, 2 * slot + 1);
         if (reservation.Waiting is { } leg)
         {
             leg.RelaySlot = -1;
         }
         reservation = default;
-        _free[_freeCount++] = slot;
+        _free.Push(slot);
+    }
+
+    /// <summary>Removes <paramref name="token"/> if it maps to <paramref name="entry"/> (an equal token of another slot stays).</summary>
+    private void RemoveToken(in RelayToken token, int entry)
+    {
+        if (!token.IsEmpty && _byToken.TryGetValue(token, out int found) && found == entry)
+        {
+            _byToken.Remove(token);
+        }
     }
 
     /// <summary>One issued pair of tokens: the waiter's (First) and the arrival's (Second).</summary>
@@ -322,6 +337,11 @@ internal sealed class RelayService : IDisposable
         /// <summary>Bit 0: First was used; bit 1: Second was.</summary>
         public byte Spent;
 
-        public readonly bool InUse => !First.IsEmpty;
+        /// <summary>
+        /// In the token dictionary: set under the lock once the slot was taken from the issued stack.
+        /// The lock's loops look only at registered slots; any other slot may be being written by a
+        /// pairing thread that owns it.
+        /// </summary>
+        public bool Registered;
     }
 }

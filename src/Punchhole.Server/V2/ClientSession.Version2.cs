@@ -148,7 +148,7 @@ internal sealed partial class ClientSession
     {
         if (_offer is { } mine && waiter._offer is { } theirs)
         {
-            _server.Relay?.Withdraw(theirs, mine);
+            RelayService.Withdraw(theirs, mine);
         }
     }
 

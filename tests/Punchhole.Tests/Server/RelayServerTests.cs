@@ -87,6 +87,40 @@ public class RelayServerTests
         Assert.Equal(1, host.Server.Relay!.Reservations);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task Many_pairs_issued_tokens_at_once_all_join_and_carry_their_own_bytes()
+    {
+        using var host = RelayHost(new RelayOptions { MaxPerIp = 1000 });
+        var sessions = await Task.WhenAll(Enumerable.Range(0, 40).Select(_ => Task.Run(() => JoinAsync(host.EndPoint()))));
+        try
+        {
+            // Each session carries a byte of its own each way: no leg was joined to another pair's.
+            for (int i = 0; i < sessions.Length; i++)
+            {
+                await sessions[i].First.Socket.SendAsync(new[] { (byte)i });
+                await sessions[i].Second.Socket.SendAsync(new[] { (byte)(i + 100) });
+            }
+            for (int i = 0; i < sessions.Length; i++)
+            {
+                var one = new byte[1];
+                Assert.Equal(1, await sessions[i].Second.Socket.ReceiveAsync(one));
+                Assert.Equal((byte)i, one[0]);
+                Assert.Equal(1, await sessions[i].First.Socket.ReceiveAsync(one));
+                Assert.Equal((byte)(i + 100), one[0]);
+            }
+            Assert.Equal(40, host.Counters.RelayJoined);
+            Assert.Equal(0, host.Server.Relay!.Reservations);
+        }
+        finally
+        {
+            foreach (var (first, second) in sessions)
+            {
+                first.Dispose();
+                second.Dispose();
+            }
+        }
+    }
+
     [Fact(Timeout = 30_000)]
     public async Task No_token_unless_both_sides_said_relay_ok()
     {
