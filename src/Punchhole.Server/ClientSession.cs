@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Net.Sockets;
+using Microsoft.Extensions.ObjectPool;
 using Punchhole.Protocol;
+using Punchhole.Protocol.V2;
 
 namespace Punchhole.Server;
 
@@ -13,14 +15,19 @@ namespace Punchhole.Server;
 /// one non-blocking recv and one send per client and one ioctl per pair, with no event args at
 /// all. Only a read or write that would block borrows pooled event args, and completions that
 /// finish synchronously are looped over on the same thread, never recursed. The phases, and who
-/// moves them, are listed on <see cref="RendezvousParty"/>.
+/// moves them, are listed on <see cref="RendezvousParty"/>. A key of another form than v1 leads to
+/// T-STUN/2's exchange (ClientSession.Version2.cs) or to a relay leg (ClientSession.RelayLeg.cs).
 /// </summary>
-internal sealed class ClientSession : RendezvousParty
+internal sealed partial class ClientSession : RendezvousParty
 {
     private readonly RendezvousServer _server;
     private SessionIo? _io;
+    private ObjectPool<SessionIo>? _ioPool;
     private Socket? _socket;
     private int _received;
+
+    // What the verbose log says of a connection whose last write finishes asynchronously.
+    private string? _done;
 
     // The waiter this arrival claimed, while the confirmation poll waits for its acknowledgement.
     private ClientSession? _claimed;
@@ -122,7 +129,7 @@ internal sealed class ClientSession : RendezvousParty
         else if (error == SocketError.WouldBlock || (error == SocketError.Success && n > 0))
         {
             // The rest of the key is still on its way: wait for it with event args.
-            RentIo();
+            RentIo(_server.IoPool);
             key[..n].CopyTo(_io!.Bytes);
             _received = n;
             ReceiveKey();
@@ -186,13 +193,33 @@ internal sealed class ClientSession : RendezvousParty
 
     private void OnKey(ReadOnlySpan<byte> key)
     {
-        if (!TryMove(PartyPhase.ReadingKey, PartyPhase.Pairing))
+        var form = RendezvousKeys.Classify(key);
+        if (form == KeyForm.Version2)
+        {
+            // Its CAND line gets a key timeout of its own; set before the phase that the heartbeat checks it in.
+            Deadline = Environment.TickCount64 + (long)_server.Options.KeyTimeout.TotalMilliseconds;
+        }
+        if (!TryMove(PartyPhase.ReadingKey, form == KeyForm.Version2 ? PartyPhase.ReadingLine : PartyPhase.Pairing))
         {
             Close("key timeout");
             return;
         }
         Key = SessionKey.Read(key);
         _server.Metrics?.KeyRead.ObserveSince(ArrivedAt);
+        if (form != KeyForm.Version1)
+        {
+            bool isLeg = RelayToken.TryReadLegKey(key, out var token);
+            ReturnIo();
+            if (form == KeyForm.Version2)
+            {
+                StartVersion2();
+            }
+            else
+            {
+                StartRelayLeg(isLeg, token);
+            }
+            return;
+        }
         ReturnIo();
         try
         {
@@ -211,14 +238,15 @@ internal sealed class ClientSession : RendezvousParty
         while (true)
         {
             Deadline = Environment.TickCount64 + (long)_server.Options.WaitTimeout.TotalMilliseconds;
-            switch (_server.Table.PairOrWait(this, out var found))
+            switch (_server.Table.PairOrWait(this, out var found, exclusive: _offer?.Exclusive ?? false))
             {
                 case PairingResult.Paired:
                     // A waiter's process may have died after its key (its kernel sent only a FIN), so
                     // the waiter gets its reply first, and this arrival gets its own only once the
                     // waiter's TCP has acknowledged it. A dead waiter's kernel answers with a reset.
                     var waiter = (ClientSession)found!;
-                    switch (waiter.DeliverReply(Address))
+                    ReserveRelay(waiter);
+                    switch (waiter.DeliverReply(this))
                     {
                         case Delivery.Acknowledged:
                             CompletePair(waiter);
@@ -254,6 +282,10 @@ internal sealed class ClientSession : RendezvousParty
                     }
                     AwaitPartner();
                     return;
+                case PairingResult.Collision:
+                    ServerCounters.Add(ref _server.Counters.Collisions);
+                    SendReply(Collision.Line, "collision: a client with the same key is waiting");
+                    return;
                 default:
                     ServerCounters.Add(ref _server.Counters.RejectedWaiting);
                     Close("rejected: too many clients waiting");
@@ -263,14 +295,14 @@ internal sealed class ClientSession : RendezvousParty
     }
 
     /// <summary>
-    /// Called on a waiter by the arrival that claimed it: sends the waiter its reply (the arrival's
-    /// address) and asks at once whether the waiter's TCP has acknowledged it. On a LAN the answer
+    /// Called on a waiter by the arrival that claimed it: sends the waiter its reply (about the
+    /// arrival) and asks at once whether the waiter's TCP has acknowledged it. On a LAN the answer
     /// (an ACK, or a dead waiter's reset) is usually in before the send returns.
     /// </summary>
-    private Delivery DeliverReply(in PeerAddress partner)
+    private Delivery DeliverReply(ClientSession arrival)
     {
-        Span<byte> reply = stackalloc byte[TStun.MaxReplyLength];
-        int length = PeerReply.Format(partner, reply);
+        Span<byte> reply = stackalloc byte[ReplyRoom];
+        int length = FormatReply(arrival, reply);
         var error = NonBlockingIo.Send(_socket!, reply[..length], out int sent);
         // Anything but the whole reply at once: reset already, or no room for 52 bytes in an empty
         // send buffer (the host is out of TCP memory). Either way it cannot be delivered whole.
@@ -281,17 +313,29 @@ internal sealed class ClientSession : RendezvousParty
     private void CompletePair(ClientSession waiter)
     {
         // Read the waiter before signalling it: its continuation runs now and recycles it.
-        var waiterAddress = waiter.Address;
+        Span<byte> reply = stackalloc byte[ReplyRoom];
+        int length = FormatReply(waiter, reply);
         _server.Metrics?.OnPaired(waiter.ArrivedAt, ArrivedAt);
         // Counted before either side sees its connection end.
         ServerCounters.Add(ref _server.Counters.Pairs);
+        CountRelayOffer();
         waiter.Signal(PairOutcome.PairedWith(Address));
-        SendReply(waiterAddress);
+        SendReply(reply[..length]);
     }
+
+    /// <summary>Room for this client's reply: a v1 <c>ADDR PORT</c>, or a v2 <c>PEER</c> line.</summary>
+    private int ReplyRoom => _offer is null ? TStun.MaxReplyLength : TStun2.MaxPeerLineLength;
+
+    /// <summary>Writes this client's reply about <paramref name="partner"/>, which has the same key and so the same form.</summary>
+    private int FormatReply(ClientSession partner, Span<byte> reply) =>
+        _offer is { } offer
+            ? PeerLine.Format(partner.Address, offer.Token, partner._offer!.Candidates.AsSpan(), reply)
+            : PeerReply.Format(partner.Address, reply);
 
     /// <summary>The claimed waiter reset, or did not acknowledge its reply in time: it is aborted and not counted as paired.</summary>
     private void GiveUpOn(ClientSession waiter)
     {
+        ReleaseRelay(waiter);
         ServerCounters.Add(ref _server.Counters.DeadWaiters);
         waiter.Signal(PairOutcome.Ended(WaitEnd.Gone));
     }
@@ -347,6 +391,7 @@ internal sealed class ClientSession : RendezvousParty
         }
         var waiter = _claimed!;
         _claimed = null;
+        ReleaseRelay(waiter);
         waiter.Signal(PairOutcome.Ended(WaitEnd.Gone));
         Close("server shutting down");
     }
@@ -376,16 +421,19 @@ internal sealed class ClientSession : RendezvousParty
         }
     }
 
-    /// <summary>Sends the reply in one write; close() then sends the FIN after it.</summary>
-    private void SendReply(in PeerAddress partner)
+    /// <summary>
+    /// Sends the reply in one write; close() then sends the FIN after it. <paramref name="done"/>
+    /// is what the verbose log says of the connection (null: paired).
+    /// </summary>
+    private void SendReply(ReadOnlySpan<byte> reply, string? done = null)
     {
-        Span<byte> reply = stackalloc byte[TStun.MaxReplyLength];
-        int length = PeerReply.Format(partner, reply);
-        var error = NonBlockingIo.Send(_socket!, reply[..length], out int sent);
+        int length = reply.Length;
+        var error = NonBlockingIo.Send(_socket!, reply, out int sent);
         if (error == SocketError.WouldBlock || (error == SocketError.Success && sent < length))
         {
             // The send buffer is full (memory pressure): finish asynchronously.
-            RentIo();
+            _done = done;
+            RentIo(length <= TStun.MaxReplyLength ? _server.IoPool : _server.LineIoPool);
             reply[sent..length].CopyTo(_io!.Bytes);
             _io.SetBuffer(0, length - sent);
             try
@@ -402,21 +450,29 @@ internal sealed class ClientSession : RendezvousParty
             }
             error = _io.SocketError;
         }
-        Close(error == SocketError.Success ? null : "lost before its reply");
+        Close(error == SocketError.Success ? done : "lost before its reply");
     }
 
     internal void OnIoCompleted(SessionIo io)
     {
         if (io.LastOperation == SocketAsyncOperation.Receive)
         {
-            if (OnKeyBytes())
+            // A v2 client's offer exists from its key on, so a read with one is a read of its line.
+            if (_offer is not null)
+            {
+                if (OnLineBytes())
+                {
+                    ReceiveLine();
+                }
+            }
+            else if (OnKeyBytes())
             {
                 ReceiveKey();
             }
         }
         else
         {
-            Close(io.SocketError == SocketError.Success ? null : "lost before its reply");
+            Close(io.SocketError == SocketError.Success ? _done : "lost before its reply");
         }
     }
 
@@ -431,6 +487,7 @@ internal sealed class ClientSession : RendezvousParty
         var socket = Interlocked.Exchange(ref _socket, null);
         // Counted before the close: a client that has seen its connection end sees the counters too.
         _server.OnSessionClosing(this);
+        LeaveRelay();
         if (abort && socket is not null)
         {
             try
@@ -444,14 +501,17 @@ internal sealed class ClientSession : RendezvousParty
         }
         socket?.Dispose();
         ReturnIo();
+        ReturnOffer();
+        _done = null;
         _server.Log.Debug((Address, why), static s => $"{s.Address}: {s.why ?? "paired"}");
         Begin(PartyPhase.Idle);
         _server.OnSessionClosed(this);
     }
 
-    private void RentIo()
+    private void RentIo(ObjectPool<SessionIo> pool)
     {
-        _io = _server.IoPool.Get();
+        _io = pool.Get();
+        _ioPool = pool;
         _io.Owner = this;
     }
 
@@ -460,7 +520,7 @@ internal sealed class ClientSession : RendezvousParty
         if (_io is { } io)
         {
             _io = null;
-            _server.IoPool.Return(io);
+            _ioPool!.Return(io);
         }
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 
@@ -14,26 +13,19 @@ namespace Punchhole.Server;
 /// </summary>
 internal sealed class DisconnectWatcher : IDisposable
 {
-    private const int EPOLL_CTL_ADD = 1;
-    private const uint EPOLLIN = 1;
     private const int EFD_CLOEXEC = 0x80000;
     private const ulong WakeToken = ulong.MaxValue;
-    private const uint EPOLLONESHOT = 1u << 30;
     private const int MaxEvents = 256;
 
     /// <summary>The longest the thread sleeps when the poll has nothing to do: only Dispose needs it awake.</summary>
     public const int IdleMilliseconds = 200;
 
-    // x86-64 packs epoll_event to 12 bytes; other architectures align the data word to 8.
-    private static readonly int s_eventSize = RuntimeInformation.ProcessArchitecture == Architecture.X64 ? 12 : 16;
-    private static readonly int s_dataOffset = s_eventSize - 8;
-
     private readonly Action<ulong> _onReset;
     private readonly Func<long, int> _onPoll;
     // Kept as handles, so that Watch or Wake racing with Dispose never touches a descriptor number
     // that was closed and handed to someone else: the close waits for the last call in flight.
-    private readonly Descriptor _epoll;
-    private readonly Descriptor _wake;
+    private readonly OwnedDescriptor _epoll;
+    private readonly OwnedDescriptor _wake;
     private readonly Thread _thread;
     private volatile bool _stopping;
 
@@ -46,13 +38,9 @@ internal sealed class DisconnectWatcher : IDisposable
     {
         _onReset = onReset;
         _onPoll = onPoll;
-        _epoll = new Descriptor(Libc.epoll_create1(Libc.EPOLL_CLOEXEC));
-        if (_epoll.IsInvalid)
-        {
-            throw new SocketException(Marshal.GetLastPInvokeError());
-        }
+        _epoll = Epoll.Create();
         // An eventfd in the set lets Wake and Dispose rouse the thread at once instead of after its wait.
-        _wake = new Descriptor(Libc.eventfd(0, EFD_CLOEXEC));
+        _wake = new OwnedDescriptor(Libc.eventfd(0, EFD_CLOEXEC));
         if (_wake.IsInvalid)
         {
             int errno = Marshal.GetLastPInvokeError();
@@ -76,10 +64,7 @@ internal sealed class DisconnectWatcher : IDisposable
         try
         {
             _epoll.DangerousAddRef(ref added);
-            byte* ev = stackalloc byte[16];
-            BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(ev, 4), EPOLLONESHOT);
-            BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(ev + s_dataOffset, 8), token);
-            Libc.epoll_ctl(_epoll.Fd, EPOLL_CTL_ADD, fd, ev);
+            Epoll.Add(_epoll.Fd, fd, Epoll.ONESHOT, token);
         }
         catch (ObjectDisposedException)
         {
@@ -96,39 +81,13 @@ internal sealed class DisconnectWatcher : IDisposable
     }
 
     /// <summary>Rouses the thread now, so the poll runs at once (one write to an eventfd).</summary>
-    public unsafe void Wake()
-    {
-        bool added = false;
-        try
-        {
-            _wake.DangerousAddRef(ref added);
-            ulong one = 1;
-            _ = Libc.write(_wake.Fd, &one, sizeof(ulong));
-        }
-        catch (ObjectDisposedException)
-        {
-            // Stopped: nothing left to rouse.
-        }
-        finally
-        {
-            if (added)
-            {
-                _wake.DangerousRelease();
-            }
-        }
-    }
+    public void Wake() => Epoll.Wake(_wake);
 
-    private unsafe void AddWake()
-    {
-        byte* ev = stackalloc byte[16];
-        BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(ev, 4), EPOLLIN);
-        BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(ev + s_dataOffset, 8), WakeToken);
-        Libc.epoll_ctl(_epoll.Fd, EPOLL_CTL_ADD, _wake.Fd, ev);
-    }
+    private void AddWake() => Epoll.Add(_epoll.Fd, _wake.Fd, Epoll.IN, WakeToken);
 
     private unsafe void Run()
     {
-        byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * s_eventSize));
+        byte* events = (byte*)NativeMemory.Alloc((nuint)(MaxEvents * Epoll.EventSize));
         try
         {
             int wait = IdleMilliseconds;
@@ -142,7 +101,7 @@ internal sealed class DisconnectWatcher : IDisposable
                 }
                 for (int i = 0; i < n; i++)
                 {
-                    ulong token = BinaryPrimitives.ReadUInt64LittleEndian(new ReadOnlySpan<byte>(events + i * s_eventSize + s_dataOffset, 8));
+                    ulong token = Epoll.Read(events, i, out _);
                     if (token == WakeToken)
                     {
                         // Level-triggered: drained, or every later wait would return at once.
@@ -174,18 +133,5 @@ internal sealed class DisconnectWatcher : IDisposable
         _thread.Join();
         _epoll.Dispose();
         _wake.Dispose();
-    }
-
-    /// <summary>A descriptor from epoll_create1 or eventfd, closed once no call holds it.</summary>
-    private sealed class Descriptor : SafeHandle
-    {
-        public Descriptor(int fd)
-            : base(-1, ownsHandle: true) => SetHandle(fd);
-
-        public int Fd => (int)handle;
-
-        public override bool IsInvalid => (int)handle < 0;
-
-        protected override bool ReleaseHandle() => Libc.close((int)handle) == 0;
     }
 }

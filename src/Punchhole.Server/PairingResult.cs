@@ -11,4 +11,7 @@ internal enum PairingResult
 
     /// <summary>No partner, and the table already holds the most waiting clients allowed.</summary>
     Full,
+
+    /// <summary>An exclusive arrival found a client waiting with its key: neither was touched.</summary>
+    Collision,
 }

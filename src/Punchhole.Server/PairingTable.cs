@@ -46,6 +46,8 @@ using Punchhole.Server;
 //                          only if the head is unchanged since the start of a pass that found no
 //                          live node with the key; nodes enter only at the head, and dead nodes
 //                          stay dead (I2), so no partner exists at that instant.
+//   PairOrWait -> Collision  (exclusive arrivals only) the read of a live waiter's word that shows it
+//                          in its wait with the arrival's key; nothing is written, so the waiter goes on.
 //   PairOrWait -> Full     the read that finds no node free, taken while the head is unchanged
 //                          since such a pass. Nodes are held by waiters, by dead waiters not yet
 //                          unlinked (I7 bounds that), and by arrivals about to publish.
@@ -140,22 +142,24 @@ internal sealed class PairingTable
     /// wait. The partner is claimed by moving its phase word out of its wait, so a waiter is handed
     /// to exactly one arriving client, and a waiter that left (timed out or disconnected) never is.
     /// <paramref name="arriving"/> must be in a phase nobody else moves (pairing, or idle). On
-    /// <see cref="PairingResult.Waiting"/>, an arrival may have claimed it already.
+    /// <see cref="PairingResult.Waiting"/>, an arrival may have claimed it already. An
+    /// <paramref name="exclusive"/> arrival never claims anyone: if a client waits with its key, it
+    /// gets <see cref="PairingResult.Collision"/> and the waiter is left alone.
     /// </summary>
-    public PairingResult PairOrWait(RendezvousParty arriving, out RendezvousParty? partner)
+    public PairingResult PairOrWait(RendezvousParty arriving, out RendezvousParty? partner, bool exclusive = false)
     {
         ref long head = ref _heads[BucketOf(arriving.Key)];
         int place = None;
         while (true)
         {
-            partner = Walk(ref head, arriving, out long first);
-            if (partner is not null)
+            partner = Walk(ref head, arriving, exclusive, out long first, out bool collided);
+            if (partner is not null || collided)
             {
                 if (place != None)
                 {
                     Free(place);
                 }
-                return PairingResult.Paired;
+                return collided ? PairingResult.Collision : PairingResult.Paired;
             }
             if (place == None && (place = Allocate()) == None)
             {
@@ -192,16 +196,20 @@ internal sealed class PairingTable
     /// Takes a waiter that left (timeout, disconnect, shutdown) out of the table, if it is still
     /// there. Its word must have moved out of its wait first (to Left): a live waiter stays.
     /// </summary>
-    public void Remove(RendezvousParty waiter) => Walk(ref _heads[BucketOf(waiter.Key)], null, out _);
+    public void Remove(RendezvousParty waiter) => Walk(ref _heads[BucketOf(waiter.Key)], null, false, out _, out _);
 
     /// <summary>
     /// Passes over a bucket's chain to its end: unlinks marked nodes, marks dead ones, and for an
     /// arriving party claims the live node with its key. Returns the claimed party, whose node is
     /// out of the chain by then, or null; <paramref name="first"/> is then the head as of the start
     /// of a pass that found no live node with the key (updated for nodes it unlinked at the head).
+    /// An <paramref name="exclusive"/> arrival claims nobody: the walk stops at the first live node
+    /// with its key and sets <paramref name="collided"/>. Stopping early leaves no dead node behind
+    /// that this walk killed (it killed none), so I7 holds.
     /// </summary>
-    private RendezvousParty? Walk(ref long head, RendezvousParty? arriving, out long first)
+    private RendezvousParty? Walk(ref long head, RendezvousParty? arriving, bool exclusive, out long first, out bool collided)
     {
+        collided = false;
         RendezvousParty? claimed = null;
         ref long link = ref head;
         long seen;
@@ -264,6 +272,11 @@ internal sealed class PairingTable
             }
             if (claimed is null && arriving is not null && party.Key == arriving.Key)
             {
+                if (exclusive)
+                {
+                    collided = true;
+                    return null;
+                }
                 // Won or lost, the node is dead now: the next turn marks and unlinks it.
                 if (TryClaim(party, word))
                 {

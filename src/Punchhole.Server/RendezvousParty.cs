@@ -35,6 +35,15 @@ internal enum PartyPhase
 
     /// <summary>An arrival that sent its claimed waiter its reply and waits for the waiter's TCP to acknowledge it.</summary>
     Confirming,
+
+    /// <summary>A v2 client, sent its hello, reading its <c>CAND</c> line (with the key deadline).</summary>
+    ReadingLine,
+
+    /// <summary>A relay leg waiting for the other leg of its session (until the relay's join bound).</summary>
+    RelayLeg,
+
+    /// <summary>A relay leg joined to its partner: the relay engine owns it until the session ends.</summary>
+    Relaying,
 }
 
 /// <summary>Why a wait ended.</summary>
@@ -80,6 +89,10 @@ internal readonly record struct PairOutcome(WaitEnd End, PeerAddress Partner)
 /// <list type="bullet">
 /// <item>any to ReadingKey or Idle, in a new generation: the session itself, at accept and at close;</item>
 /// <item>ReadingKey to Pairing (its key is in), or to KeyAborted (the session, the heartbeat or Stop);</item>
+/// <item>ReadingKey to ReadingLine (a v2 key), then ReadingLine to Pairing (its line is in) or to
+/// KeyAborted (as for the key);</item>
+/// <item>ReadingKey to RelayLeg (a relay leg that waits for its partner), then RelayLeg to Relaying
+/// (joined) or to Left (no partner in time, or shutdown): the relay, under its lock;</item>
 /// <item>Pairing to Joining, in a new episode, then Joining to Waiting (published) or back to
 /// Pairing (never published): the table, on the party's own thread;</item>
 /// <item>Joining or Waiting to Paired: the arrival that claims it, which owns it from then on;</item>

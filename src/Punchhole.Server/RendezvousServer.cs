@@ -47,6 +47,7 @@ internal sealed class RendezvousServer : IDisposable
         _heartbeat = new Heartbeat(options.HeartbeatInterval, OnHeartbeat);
         Confirmations = new PendingConfirmations(() => Watcher!.Wake());
         Watcher = new DisconnectWatcher(OnReset, Confirmations.Poll);
+        Relay = options.Relay.Enabled ? new RelayService(options.Relay, Counters, log) : null;
     }
 
     public ServerOptions Options { get; }
@@ -74,7 +75,17 @@ internal sealed class RendezvousServer : IDisposable
     /// <summary>True once <see cref="Stop"/> has begun.</summary>
     public bool IsStopping => Volatile.Read(ref _stopping) != 0;
 
-    public Microsoft.Extensions.ObjectPool.ObjectPool<SessionIo> IoPool { get; } = SessionIo.CreatePool();
+    /// <summary>Event args with room for a key or a v1 reply.</summary>
+    public Microsoft.Extensions.ObjectPool.ObjectPool<SessionIo> IoPool { get; } = SessionIo.CreatePool(TStun.MaxReplyLength);
+
+    /// <summary>Event args with room for any T-STUN/2 line.</summary>
+    public Microsoft.Extensions.ObjectPool.ObjectPool<SessionIo> LineIoPool { get; } = SessionIo.CreatePool(Punchhole.Protocol.V2.TStun2.MaxLineLength);
+
+    /// <summary>What v2 clients offered, held from their key to their close.</summary>
+    public Microsoft.Extensions.ObjectPool.ObjectPool<CandidateOffer> Offers { get; } = CandidateOffer.CreatePool();
+
+    /// <summary>The relay; null unless the operator turned it on.</summary>
+    public RelayService? Relay { get; }
 
     /// <summary>Where the server listens (with the real port when 0 was asked for).</summary>
     public IPEndPoint? LocalEndPoint { get; private set; }
@@ -88,6 +99,9 @@ internal sealed class RendezvousServer : IDisposable
         ("tstun_max_waiting_per_source", "The most clients one source may have waiting (--max-waiting-per-source); 0 for no limit.", Options.EffectiveMaxWaitingPerSource),
         ("tstun_max_connections", "The most connections open at once, as bounded by the open-file limit.", _maxConnections == int.MaxValue ? 0 : _maxConnections),
     ]);
+
+    /// <summary>Every session made so far, in use or not: for tests that look at phases.</summary>
+    internal ClientSession[] Sessions => _sessions.All.ToArray();
 
     /// <summary>Binds, listens and starts accepting. Throws <see cref="ServerStartException"/> when an address cannot be had.</summary>
     public void Start()
@@ -120,7 +134,7 @@ internal sealed class RendezvousServer : IDisposable
             + $"key timeout {Options.KeyTimeout.TotalSeconds:0.###} s, max waiting {Options.MaxWaiting}, "
             + $"max waiting per source {(perSource > 0 ? perSource : "unlimited")}, "
             + $"max connections {(_maxConnections == int.MaxValue ? "unlimited" : _maxConnections)}, "
-            + $"max per IP {(Options.MaxPerIp > 0 ? Options.MaxPerIp : "unlimited")}");
+            + $"max per IP {(Options.MaxPerIp > 0 ? Options.MaxPerIp : "unlimited")}; {DescribeRelay(Options.Relay)}");
         if (Proxy is not null)
         {
             Log.Info($"PROXY protocol (v1 and v2) required on every connection; trusted proxies: {string.Join(", ", Options.TrustedProxies)}");
@@ -168,6 +182,12 @@ internal sealed class RendezvousServer : IDisposable
             throw;
         }
     }
+
+    private static string DescribeRelay(RelayOptions relay) => relay.Enabled
+        ? $"relay on: at most {relay.MaxSessions} sessions, {relay.MaxPerIp} per IP, {relay.MaxBytes >> 20} MiB and "
+            + $"{relay.MaxDuration.TotalSeconds:0.###} s each, {(relay.BytesPerSecond > 0 ? $"{relay.BytesPerSecond / 125_000.0:0.###} Mbit/s" : "no bandwidth ceiling")} in all, "
+            + $"second leg within {relay.JoinTimeout.TotalSeconds:0.###} s"
+        : "relay off";
 
     private static string Describe(Socket listener)
     {
@@ -298,13 +318,18 @@ internal sealed class RendezvousServer : IDisposable
         {
             long word = session.Word;
             var phase = RendezvousParty.PhaseOf(word);
-            if (phase is not (PartyPhase.ReadingKey or PartyPhase.Waiting) || now < session.Deadline)
+            if (phase is not (PartyPhase.ReadingKey or PartyPhase.ReadingLine or PartyPhase.Waiting or PartyPhase.RelayLeg)
+                || now < session.Deadline)
             {
                 continue;
             }
             if (phase == PartyPhase.Waiting)
             {
                 session.TryEndWait(word, Table, WaitEnd.TimedOut, ref Counters.TimedOut);
+            }
+            else if (phase == PartyPhase.RelayLeg)
+            {
+                Relay?.ExpireLeg(session, word);
             }
             else
             {
@@ -350,7 +375,7 @@ internal sealed class RendezvousServer : IDisposable
                     long uncounted = 0;
                     session.TryEndWait(word, Table, WaitEnd.ShuttingDown, ref uncounted);
                     break;
-                case PartyPhase.ReadingKey:
+                case PartyPhase.ReadingKey or PartyPhase.ReadingLine:
                     var socket = session.Socket;
                     if (session.TryMove(word, PartyPhase.KeyAborted))
                     {
@@ -365,6 +390,7 @@ internal sealed class RendezvousServer : IDisposable
         {
             arrival.EndConfirmationAtShutdown();
         }
+        Relay?.Stop();
     }
 
     public void Dispose() => Stop();

@@ -39,6 +39,14 @@ internal static class ServerCommandLine
                                    arrive, up to S seconds; 0 turns it off (default 1)
               --io-threads N       socket engine threads (default 1)
               --stats-interval S   log the counters every S seconds; 0 for never (default 60)
+              --relay              relay T-STUN/2 secure clients that cannot connect directly
+                                   (off by default; the relay only ever carries ciphertext)
+              --relay-max N        relayed sessions at once (default 1000)
+              --relay-max-per-ip N relay connections open from one address (default 16)
+              --relay-max-mib N    MiB one session may carry, both ways together (default 2048)
+              --relay-max-time S   longest a relayed session may last, seconds (default 3600)
+              --relay-mbit N       total relay bandwidth in Mbit/s; 0 for no ceiling (default 100)
+              --relay-wait S       longest a relay connection waits for its partner (default 15)
           -v, --verbose            log every connection (debugging only)
           -h, --help               show this help
               --version            show the version
@@ -49,10 +57,11 @@ internal static class ServerCommandLine
     private static readonly OptionReader Reader = new(
         shortFlags: "hv",
         shortWithValue: "pbtk",
-        longFlags: ["help", "version", "verbose", "proxy-protocol"],
+        longFlags: ["help", "version", "verbose", "proxy-protocol", "relay"],
         longWithValue: ["port", "bind", "timeout", "key-timeout", "stats-interval", "max-waiting",
             "max-connections", "defer-accept", "io-threads", "max-per-ip", "max-waiting-per-source",
-            "trusted-proxy", "metrics"]);
+            "trusted-proxy", "metrics", "relay-max", "relay-max-per-ip", "relay-max-mib", "relay-max-time",
+            "relay-mbit", "relay-wait"]);
 
     public static ParsedCommandLine<ServerOptions> Parse(IReadOnlyList<string> args)
     {
@@ -62,6 +71,7 @@ internal static class ServerCommandLine
         }
         var options = new ServerOptions();
         var trusted = new List<AddressBlock>();
+        string? relayOption = null;
         foreach (var item in items)
         {
             if (item.IsPositional)
@@ -140,6 +150,39 @@ internal static class ServerCommandLine
                     error = ok ? null : $"{name}: '{OptionValue.Printable(value)}' is not PORT, ADDR:PORT or [ADDR]:PORT";
                     options = options with { Metrics = metrics };
                     break;
+                case "--relay":
+                    options = options with { Relay = options.Relay with { Enabled = true } };
+                    break;
+                case "--relay-max":
+                    ok = OptionValue.TryInteger(name, value, 1, 1_000_000, out number, out error);
+                    options = options with { Relay = options.Relay with { MaxSessions = number } };
+                    relayOption = name;
+                    break;
+                case "--relay-max-per-ip":
+                    ok = OptionValue.TryInteger(name, value, 1, 1_000_000, out number, out error);
+                    options = options with { Relay = options.Relay with { MaxPerIp = number } };
+                    relayOption = name;
+                    break;
+                case "--relay-max-mib":
+                    ok = OptionValue.TryInteger(name, value, 1, 1 << 30, out number, out error);
+                    options = options with { Relay = options.Relay with { MaxBytes = (long)number << 20 } };
+                    relayOption = name;
+                    break;
+                case "--relay-max-time":
+                    ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
+                    options = options with { Relay = options.Relay with { MaxDuration = seconds } };
+                    relayOption = name;
+                    break;
+                case "--relay-mbit":
+                    ok = OptionValue.TryInteger(name, value, 0, 1_000_000, out number, out error);
+                    options = options with { Relay = options.Relay with { BytesPerSecond = number * 125_000L } };
+                    relayOption = name;
+                    break;
+                case "--relay-wait":
+                    ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
+                    options = options with { Relay = options.Relay with { JoinTimeout = seconds } };
+                    relayOption = name;
+                    break;
                 default:
                     ok = false;
                     error = $"unhandled option '{name}'";
@@ -158,6 +201,10 @@ internal static class ServerCommandLine
         if (!options.ProxyProtocol && trusted.Count > 0)
         {
             return ParsedCommandLine<ServerOptions>.Fail("--trusted-proxy is only used with --proxy-protocol");
+        }
+        if (relayOption is not null && !options.Relay.Enabled)
+        {
+            return ParsedCommandLine<ServerOptions>.Fail($"{relayOption} sets a cap of the relay, which is off: add --relay");
         }
         return ParsedCommandLine<ServerOptions>.Run(options with { TrustedProxies = trusted });
     }

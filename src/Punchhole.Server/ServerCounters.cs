@@ -41,6 +41,27 @@ internal sealed class ServerCounters
     public long AcceptPauses;
     public long Active;
 
+    // T-STUN/2 (docs/PROTOCOL.md): v2 rendezvous connections and how they ended besides pairing.
+    public long Version2Clients;
+    public long BadLines;
+    public long Collisions;
+
+    // The relay (tstun --relay): tokens offered at pairing, legs refused, sessions and their ends.
+    public long RelayOffered;
+    public long RelayUnoffered;
+    public long RelayRefused;
+    public long RelayRejectedBusy;
+    public long RelayRejectedPerIp;
+    public long RelayLegTimeouts;
+    public long RelayJoined;
+    public long RelayEnded;
+    public long RelayAborted;
+    public long RelayBytesCapped;
+    public long RelayTimeCapped;
+    public long RelayThrottled;
+    public long RelayBytes;
+    public long RelayActive;
+
     /// <summary>The stats line's values in their order; every one is also a metric.</summary>
     public static IReadOnlyList<Stat> Stats { get; } =
     [
@@ -60,6 +81,23 @@ internal sealed class ServerCounters
         new("accept_pauses", StatKind.Counter, "Times accepting paused because descriptors ran out (EMFILE or ENFILE)."),
         new("active", StatKind.Gauge, "Open client connections."),
         new("waiting", StatKind.Gauge, "Clients waiting for a partner."),
+        new("v2_clients", StatKind.Counter, "Connections that sent a T-STUN/2 key (and got the hello)."),
+        new("bad_lines", StatKind.Counter, "T-STUN/2 clients closed with no reply: their CAND line was missing, malformed, too long or followed by more bytes."),
+        new("collisions", StatKind.Counter, "T-STUN/2 clients that asked to be first of a pair while a client with their key waited (answered COLLISION)."),
+        new("relay_offered", StatKind.Counter, "Pairs given relay tokens."),
+        new("relay_unoffered", StatKind.Counter, "Pairs that asked for relay tokens but got none (every reservation taken)."),
+        new("relay_refused", StatKind.Counter, "Relay legs refused for their token (unknown, expired, used) or because the relay is off."),
+        new("relay_rejected_busy", StatKind.Counter, "Relay legs refused at --relay-max."),
+        new("relay_rejected_per_ip", StatKind.Counter, "Relay legs refused at --relay-max-per-ip."),
+        new("relay_leg_timeouts", StatKind.Counter, "Relay legs whose partner did not come within --relay-wait."),
+        new("relay_joined", StatKind.Counter, "Relayed sessions joined."),
+        new("relay_ended", StatKind.Counter, "Relayed sessions ended, for any reason."),
+        new("relay_aborted", StatKind.Counter, "Relayed sessions ended by a reset or error on a leg."),
+        new("relay_bytes_capped", StatKind.Counter, "Relayed sessions reset at --relay-max-mib."),
+        new("relay_time_capped", StatKind.Counter, "Relayed sessions reset at --relay-max-time."),
+        new("relay_throttled", StatKind.Counter, "Times a relayed session waited for the --relay-mbit ceiling."),
+        new("relay_bytes", StatKind.Counter, "Bytes relayed, both ways, all sessions."),
+        new("relay_active", StatKind.Gauge, "Relayed sessions running now."),
         new("heap_kb", StatKind.Gauge, "Managed heap in use, in bytes.", "tstun_heap_bytes", 1024),
         new("committed_kb", StatKind.Gauge, "Managed heap memory committed, in bytes.", "tstun_committed_bytes", 1024),
         new("gcs", StatKind.Counter, "Garbage collections since start."),
@@ -89,6 +127,23 @@ internal sealed class ServerCounters
             Volatile.Read(ref AcceptPauses),
             Volatile.Read(ref Active),
             waiting,
+            Volatile.Read(ref Version2Clients),
+            Volatile.Read(ref BadLines),
+            Volatile.Read(ref Collisions),
+            Volatile.Read(ref RelayOffered),
+            Volatile.Read(ref RelayUnoffered),
+            Volatile.Read(ref RelayRefused),
+            Volatile.Read(ref RelayRejectedBusy),
+            Volatile.Read(ref RelayRejectedPerIp),
+            Volatile.Read(ref RelayLegTimeouts),
+            Volatile.Read(ref RelayJoined),
+            Volatile.Read(ref RelayEnded),
+            Volatile.Read(ref RelayAborted),
+            Volatile.Read(ref RelayBytesCapped),
+            Volatile.Read(ref RelayTimeCapped),
+            Volatile.Read(ref RelayThrottled),
+            Volatile.Read(ref RelayBytes),
+            Volatile.Read(ref RelayActive),
             GC.GetTotalMemory(forceFullCollection: false) / 1024,
             GC.GetGCMemoryInfo().TotalCommittedBytes / 1024,
             GC.CollectionCount(0),

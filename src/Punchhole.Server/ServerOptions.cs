@@ -67,6 +67,9 @@ internal sealed record ServerOptions
     /// </summary>
     public int IoThreads { get; init; } = 1;
 
+    /// <summary>The relay for v2 secure clients (off unless the operator asks); its caps.</summary>
+    public RelayOptions Relay { get; init; } = new();
+
     /// <summary>Log each connection's fate (debugging only: one line per client).</summary>
     public bool Verbose { get; init; }
 
@@ -99,6 +102,8 @@ internal sealed record ServerOptions
     /// accept loop's spares.
     /// Accepting must not exhaust the process's descriptors: the runtime needs some too (CoreCLR
     /// aborts with "Out of memory." when it cannot get one to start a thread, e.g. for a signal).
+    /// With the relay on, each relayed session also holds two pipes (four descriptors) beside its
+    /// two connections, so four descriptors per allowed session are kept back as well.
     /// </summary>
     public int EffectiveMaxConnections(long openFileLimit, int descriptorsInUse = 0)
     {
@@ -107,7 +112,8 @@ internal sealed record ServerOptions
         {
             return configured;
         }
-        long left = openFileLimit - Math.Max(0, descriptorsInUse) - ReservedDescriptors - AcceptLoop.SpareCount;
+        long pipes = Relay.Enabled ? (long)RelayOptions.PipeDescriptorsPerSession * Relay.MaxSessions : 0;
+        long left = openFileLimit - Math.Max(0, descriptorsInUse) - ReservedDescriptors - AcceptLoop.SpareCount - pipes;
         return (int)Math.Clamp(left, 1, configured);
     }
 }

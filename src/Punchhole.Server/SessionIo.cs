@@ -11,11 +11,14 @@ namespace Punchhole.Server;
 /// </summary>
 internal sealed class SessionIo : SocketAsyncEventArgs
 {
-    public SessionIo()
+    /// <param name="size">
+    /// The buffer: <see cref="TStun.MaxReplyLength"/> for v1 (the key as it arrives, then the reply
+    /// as it leaves), <see cref="Punchhole.Protocol.V2.TStun2.MaxLineLength"/> for v2's lines.
+    /// </param>
+    public SessionIo(int size)
         : base(unsafeSuppressExecutionContextFlow: true)
     {
-        // Holds the key as it arrives, then the reply as it leaves.
-        SetBuffer(new byte[TStun.MaxReplyLength], 0, TStun.KeyLength);
+        SetBuffer(new byte[size], 0, TStun.KeyLength);
     }
 
     public ClientSession? Owner { get; set; }
@@ -25,11 +28,11 @@ internal sealed class SessionIo : SocketAsyncEventArgs
     protected override void OnCompleted(SocketAsyncEventArgs e) => Owner!.OnIoCompleted(this);
 
     /// <summary>A pool that keeps enough for the connections in flight and lets bursts beyond it go to the GC.</summary>
-    public static ObjectPool<SessionIo> CreatePool() => new DefaultObjectPool<SessionIo>(new Policy(), maximumRetained: 4096);
+    public static ObjectPool<SessionIo> CreatePool(int size) => new DefaultObjectPool<SessionIo>(new Policy(size), maximumRetained: 4096);
 
-    private sealed class Policy : PooledObjectPolicy<SessionIo>
+    private sealed class Policy(int size) : PooledObjectPolicy<SessionIo>
     {
-        public override SessionIo Create() => new();
+        public override SessionIo Create() => new(size);
 
         public override bool Return(SessionIo io)
         {

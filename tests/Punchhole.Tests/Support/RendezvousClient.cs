@@ -12,9 +12,15 @@ internal sealed class RendezvousClient : IDisposable
 
     private readonly Socket _socket;
 
+    // Bytes read past a line by ReadLineAsync, handed out first by the next read.
+    private byte[] _pending = [];
+
     private RendezvousClient(Socket socket) => _socket = socket;
 
     public IPEndPoint LocalEndPoint => (IPEndPoint)_socket.LocalEndPoint!;
+
+    /// <summary>The connection itself, for tests that relay data over it.</summary>
+    public Socket Socket => _socket;
 
     public static async Task<RendezvousClient> ConnectAsync(IPEndPoint server, IPAddress? bind = null)
     {
@@ -74,16 +80,31 @@ internal sealed class RendezvousClient : IDisposable
         }
     }
 
-    /// <summary>Reads until EOF; the reply text (empty when the server closed without one). Throws on timeout.</summary>
-    public async Task<string> ReadToEndAsync(TimeSpan? wait = null)
+    /// <summary>
+    /// Reads one line, its LF included (up to <paramref name="maxLength"/> bytes); what came after the
+    /// LF is kept for the next read. Returns what was read without an LF if the connection ended first.
+    /// </summary>
+    public async Task<string> ReadLineAsync(int maxLength = 1024, TimeSpan? wait = null)
     {
         using var timeout = new CancellationTokenSource(wait ?? DefaultWait);
-        var buffer = new byte[256];
-        int total = 0;
+        var buffer = new byte[maxLength];
+        int total = _pending.Length;
+        _pending.CopyTo(buffer, 0);
+        _pending = [];
         try
         {
             while (true)
             {
+                int end = Array.IndexOf(buffer, (byte)'\n', 0, total);
+                if (end >= 0)
+                {
+                    _pending = buffer[(end + 1)..total];
+                    return Encoding.ASCII.GetString(buffer, 0, end + 1);
+                }
+                if (total == maxLength)
+                {
+                    return Encoding.ASCII.GetString(buffer, 0, total);
+                }
                 int n = await _socket.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, timeout.Token);
                 if (n == 0)
                 {
@@ -94,11 +115,41 @@ internal sealed class RendezvousClient : IDisposable
         }
         catch (OperationCanceledException)
         {
+            throw new TimeoutException($"no line within {wait ?? DefaultWait}; got '{Encoding.ASCII.GetString(buffer, 0, total)}'");
+        }
+    }
+
+    /// <summary>Reads until EOF; the reply text (empty when the server closed without one). Throws on timeout.</summary>
+    public async Task<string> ReadToEndAsync(TimeSpan? wait = null) => (await ReadToCloseAsync(wait)).Text;
+
+    /// <summary>Reads until the connection ends; the text, and whether it ended with a reset rather than a FIN. Throws on timeout.</summary>
+    public async Task<(string Text, bool Reset)> ReadToCloseAsync(TimeSpan? wait = null)
+    {
+        using var timeout = new CancellationTokenSource(wait ?? DefaultWait);
+        var buffer = new byte[1024];
+        int total = _pending.Length;
+        _pending.CopyTo(buffer, 0);
+        _pending = [];
+        try
+        {
+            while (total < buffer.Length)
+            {
+                int n = await _socket.ReceiveAsync(buffer.AsMemory(total), SocketFlags.None, timeout.Token);
+                if (n == 0)
+                {
+                    break;
+                }
+                total += n;
+            }
+            return (Encoding.ASCII.GetString(buffer, 0, total), false);
+        }
+        catch (OperationCanceledException)
+        {
             throw new TimeoutException($"no EOF from the server within {wait ?? DefaultWait}; got '{Encoding.ASCII.GetString(buffer, 0, total)}'");
         }
         catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
         {
-            return Encoding.ASCII.GetString(buffer, 0, total);
+            return (Encoding.ASCII.GetString(buffer, 0, total), true);
         }
     }
 

@@ -78,7 +78,9 @@ internal sealed partial class ServerProcess : ChildProcess
         Assert.Equal(stats["accepted"],
             2 * stats["paired"] + stats["timed_out"] + stats["key_timeouts"] + stats["bad_keys"] + stats["disconnected"]
             + stats["dead_waiters"] + stats["rejected_waiting"] + stats["rejected_connections"] + stats["rejected_per_ip"]
-            + stats["rejected_per_source"] + stats["proxy_rejected"] + stats["health_checks"] + stats["active"]);
+            + stats["rejected_per_source"] + stats["proxy_rejected"] + stats["health_checks"]
+            + stats["bad_lines"] + stats["collisions"] + stats["relay_refused"] + stats["relay_rejected_busy"]
+            + stats["relay_rejected_per_ip"] + stats["relay_leg_timeouts"] + 2 * stats["relay_ended"] + stats["active"]);
 
     private static bool IsStatsLine(string line) => line.Contains(" tstun: stats ", StringComparison.Ordinal);
 

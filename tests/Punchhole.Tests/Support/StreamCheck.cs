@@ -31,6 +31,27 @@ internal static class StreamCheck
         return (count, Convert.ToHexString(hash.GetHashAndReset()));
     }
 
+    /// <summary>Reads a socket until it ends, whatever arrives; the byte count, and whether it ended with a reset rather than a FIN.</summary>
+    public static async Task<(long Count, bool Reset)> DrainAsync(Socket socket, TimeSpan wait)
+    {
+        using var timeout = new CancellationTokenSource(wait);
+        var buffer = new byte[64 * 1024];
+        long count = 0;
+        try
+        {
+            int n;
+            while ((n = await socket.ReceiveAsync(buffer, SocketFlags.None, timeout.Token)) > 0)
+            {
+                count += n;
+            }
+            return (count, false);
+        }
+        catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+        {
+            return (count, true);
+        }
+    }
+
     /// <summary>Sends everything, then half-closes.</summary>
     public static async Task SendAllAsync(Socket socket, ReadOnlyMemory<byte> bytes, TimeSpan wait)
     {

@@ -1,0 +1,80 @@
+namespace Punchhole.Protocol.V2;
+
+/// <summary>
+/// A T-STUN/2 server's answer once the client is paired: <c>PEER ADDR PORT TOKEN [ADDR PORT]...\n</c>,
+/// then FIN. <c>ADDR PORT</c> is the peer's observed address (what v1 replies with); <c>TOKEN</c> is
+/// this client's relay token (32 lower-case hex digits) or <c>-</c> when no relay is offered; the
+/// rest are the peer's candidates, as the peer sent them. At most <see cref="TStun2.MaxPeerLineLength"/> bytes.
+/// </summary>
+public static class PeerLine
+{
+    /// <summary>Writes the line; returns its length. An empty <paramref name="token"/> is written as <c>-</c>.</summary>
+    public static int Format(in PeerAddress peer, in RelayToken token, ReadOnlySpan<PeerAddress> candidates, Span<byte> destination)
+    {
+        if (candidates.Length > TStun2.MaxCandidates)
+        {
+            throw new ArgumentException($"At most {TStun2.MaxCandidates} candidates, not {candidates.Length}.", nameof(candidates));
+        }
+        var line = new LineWriter(destination, TStun2.MaxPeerLineLength);
+        line.Word("PEER"u8);
+        line.Endpoint(peer);
+        line.Token(token);
+        foreach (var candidate in candidates)
+        {
+            line.Endpoint(candidate);
+        }
+        return line.End();
+    }
+
+    /// <summary>
+    /// Parses a whole line, its LF included. <paramref name="token"/> is empty when the line offers
+    /// no relay; <paramref name="candidates"/> is cleared first.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<byte> line, out PeerAddress peer, out RelayToken token, ref CandidateList candidates)
+    {
+        candidates.Clear();
+        token = default;
+        var tokens = new LineTokens(line, TStun2.MaxPeerLineLength);
+        if (!tokens.Expect("PEER"u8) || !tokens.TryReadEndpoint(out peer) || !tokens.TryNext(out var tokenText)
+            || !(tokenText.SequenceEqual("-"u8) || RelayToken.TryParseHex(tokenText, out token))
+            || !TryReadCandidates(ref tokens, ref candidates))
+        {
+            peer = default;
+            token = default;
+            return false;
+        }
+        return true;
+    }
+
+    /// <summary>Reads <c>ADDR PORT</c> pairs to the end of the line, at most <see cref="TStun2.MaxCandidates"/>.</summary>
+    internal static bool TryReadCandidates(ref LineTokens tokens, ref CandidateList candidates)
+    {
+        while (!tokens.AtEnd)
+        {
+            if (!tokens.TryReadEndpoint(out var candidate) || !candidates.TryAdd(candidate))
+            {
+                candidates.Clear();
+                return false;
+            }
+        }
+        if (!tokens.Complete)
+        {
+            candidates.Clear();
+            return false;
+        }
+        return true;
+    }
+}
+
+/// <summary>
+/// The server's answer to a client that asked for an exclusive registration while a client with
+/// the same key was waiting: <c>COLLISION\n</c>, then FIN. The waiting client is left as it was.
+/// </summary>
+public static class Collision
+{
+    /// <summary>The whole line.</summary>
+    public static ReadOnlySpan<byte> Line => "COLLISION\n"u8;
+
+    /// <summary>True when <paramref name="line"/> is exactly the collision line.</summary>
+    public static bool Matches(ReadOnlySpan<byte> line) => line.SequenceEqual(Line);
+}
