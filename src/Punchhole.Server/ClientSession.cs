@@ -177,6 +177,7 @@ internal sealed class ClientSession : RendezvousParty
                         long uncounted = 0;
                         TryEndWait(Word, _server.Table, WaitEnd.ShuttingDown, ref uncounted);
                     }
+                    _server.Cluster?.Offer(this);
                     AwaitPartner();
                     return;
                 default:
@@ -192,7 +193,7 @@ internal sealed class ClientSession : RendezvousParty
     /// address) and asks at once whether the waiter's TCP has acknowledged it. On a LAN the answer
     /// (an ACK, or a dead waiter's reset) is usually in before the send returns.
     /// </summary>
-    private Delivery DeliverReply(in PeerAddress partner)
+    internal Delivery DeliverReply(in PeerAddress partner)
     {
         Span<byte> reply = stackalloc byte[TStun.MaxReplyLength];
         int length = PeerReply.Format(partner, reply);
@@ -277,6 +278,14 @@ internal sealed class ClientSession : RendezvousParty
 
     protected override void OnWaitEnded(in PairOutcome outcome)
     {
+        if (outcome.End == WaitEnd.Rejoin)
+        {
+            // Its claimer owned it (Paired) and hands it back: it waits again, or pairs.
+            TryMove(PartyPhase.Paired, PartyPhase.Pairing);
+            Pair();
+            return;
+        }
+        _server.Cluster?.Withdraw(this);
         switch (outcome.End)
         {
             case WaitEnd.Paired:

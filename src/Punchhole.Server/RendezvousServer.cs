@@ -37,6 +37,7 @@ internal sealed class RendezvousServer : IDisposable
         _heartbeat = new Heartbeat(options.HeartbeatInterval, OnHeartbeat);
         Confirmations = new PendingConfirmations(() => Watcher!.Wake());
         Watcher = new DisconnectWatcher(OnReset, Confirmations.Poll);
+        Cluster = options.Redis is null ? null : Punchhole.Server.Cluster.ClusterPairing.Create(this, options.Redis);
     }
 
     public ServerOptions Options { get; }
@@ -51,6 +52,11 @@ internal sealed class RendezvousServer : IDisposable
 
     /// <summary>Arrivals waiting for their claimed waiter's acknowledgement; polled on the watcher's thread.</summary>
     public PendingConfirmations Confirmations { get; }
+
+    /// <summary>The waiting table shared with other instances through Redis; null without --redis.</summary>
+    public Cluster.ClusterPairing? Cluster { get; }
+
+    internal SessionPool Sessions => _sessions;
 
     /// <summary>True once <see cref="Stop"/> has begun.</summary>
     public bool IsStopping => Volatile.Read(ref _stopping) != 0;
@@ -76,6 +82,7 @@ internal sealed class RendezvousServer : IDisposable
             ? Environment.TickCount64 + (long)Options.StatsInterval.TotalMilliseconds
             : long.MaxValue;
         _heartbeat.Start();
+        Cluster?.Start();
         _acceptLoop.Start();
     }
 
@@ -233,6 +240,8 @@ internal sealed class RendezvousServer : IDisposable
         // The heartbeat first: a tick in flight could otherwise resume the disposed accept loop.
         _heartbeat.Dispose();
         _acceptLoop?.Dispose();
+        // Ends the clients whose claim on another instance is unanswered, and the heartbeat key.
+        Cluster?.Dispose();
         foreach (var session in _sessions.All)
         {
             long word = session.Word;

@@ -23,6 +23,8 @@ internal static class ServerCommandLine
                                    arrive, up to S seconds; 0 turns it off (default 1)
               --io-threads N       socket engine threads (default 1)
               --stats-interval S   log the counters every S seconds; 0 for never (default 60)
+              --redis CONFIG       share waiting clients with other tstun instances through
+                                   Redis (a StackExchange.Redis configuration, e.g. host:6379)
           -v, --verbose            log every connection (debugging only)
           -h, --help               show this help
               --version            show the version
@@ -35,7 +37,7 @@ internal static class ServerCommandLine
         shortWithValue: "pbtk",
         longFlags: ["help", "version", "verbose"],
         longWithValue: ["port", "bind", "timeout", "key-timeout", "stats-interval", "max-waiting",
-            "max-connections", "defer-accept", "io-threads", "max-per-ip"]);
+            "max-connections", "defer-accept", "io-threads", "max-per-ip", "redis"]);
 
     public static ParsedCommandLine<ServerOptions> Parse(IReadOnlyList<string> args)
     {
@@ -104,6 +106,11 @@ internal static class ServerCommandLine
                 case "--max-per-ip":
                     ok = OptionValue.TryInteger(name, value, 0, int.MaxValue, out number, out error);
                     options = options with { MaxPerIp = number };
+                    break;
+                case "--redis":
+                    ok = Cluster.ClusterPairing.ParseConfiguration(value, out error) is not null;
+                    error = ok ? null : $"{name}: '{OptionValue.Printable(value)}' is not a Redis configuration: {error}";
+                    options = options with { Redis = value };
                     break;
                 default:
                     ok = false;

@@ -17,6 +17,9 @@ internal sealed class ServerCounters
     public long RejectedPerIp;
     public long AcceptPauses;
     public long Active;
+    /// <summary>Clients of this instance paired with a client of another (tstun --redis); not in Pairs.</summary>
+    public long CrossPaired;
+    public long RedisErrors;
 
     public static void Add(ref long counter) => Interlocked.Increment(ref counter);
 
@@ -37,6 +40,8 @@ internal sealed class ServerCounters
             .Append(" accept_pauses=").Append(Volatile.Read(ref AcceptPauses))
             .Append(" active=").Append(Volatile.Read(ref Active))
             .Append(" waiting=").Append(waiting)
+            .Append(" cross_paired=").Append(Volatile.Read(ref CrossPaired))
+            .Append(" redis_errors=").Append(Volatile.Read(ref RedisErrors))
             .Append(" heap_kb=").Append(GC.GetTotalMemory(forceFullCollection: false) / 1024)
             .Append(" committed_kb=").Append(GC.GetGCMemoryInfo().TotalCommittedBytes / 1024)
             .Append(" gcs=").Append(GC.CollectionCount(0))

@@ -49,6 +49,9 @@ internal sealed record ServerOptions
     /// </summary>
     public int IoThreads { get; init; } = 1;
 
+    /// <summary>A StackExchange.Redis configuration string: share the waiting table with other instances; null for none.</summary>
+    public string? Redis { get; init; }
+
     /// <summary>Log each connection's fate (debugging only: one line per client).</summary>
     public bool Verbose { get; init; }
 
