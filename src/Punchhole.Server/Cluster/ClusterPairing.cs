@@ -117,7 +117,6 @@ internal sealed class ClusterPairing : IDisposable
                 redis.Dispose();
                 return;
             }
-            _server.Log.Info($"redis: instance {_instance}, sharing the waiting table through {string.Join(",", _configuration.EndPoints)}");
             await BeatAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
@@ -488,10 +487,9 @@ internal sealed class ClusterPairing : IDisposable
         {
             return;
         }
-        if (was == 0)
-        {
-            _server.Log.Info("redis reachable again: offering every waiting client to the shared table");
-        }
+        _server.Log.Info(was == 0
+            ? "redis reachable again: offering every waiting client to the shared table"
+            : $"redis: instance {_instance}, sharing the waiting table through {string.Join(",", _configuration.EndPoints)}");
         // Clients that began to wait meanwhile, and registrations lost if Redis restarted empty.
         OfferAllWaiting();
         Ring();

@@ -145,9 +145,10 @@ public sealed class RedisClusterTests
         {
             // Waiters on the instance about to die, registered in Redis.
             const int orphans = 20;
-            var keys = Enumerable.Range(0, orphans).Select(_ => RendezvousClient.NewKey()).ToArray();
+            var allKeys = Enumerable.Range(0, 2 * orphans).Select(_ => RendezvousClient.NewKey()).ToArray();
+            var keys = allKeys[..orphans];
             var doomed = new List<RendezvousClient>();
-            foreach (var key in keys)
+            foreach (var key in allKeys)
             {
                 var client = await RendezvousClient.ConnectAsync(servers[2]);
                 await client.SendKeyAsync(key);
@@ -174,6 +175,7 @@ public sealed class RedisClusterTests
             });
             await Task.Delay(300);
             processes[2].Signal(9);
+            var killed = DateTime.UtcNow;
             Assert.NotNull(await processes[2].WaitForExitAsync(TimeSpan.FromSeconds(10)));
             foreach (var client in doomed)
             {
@@ -192,6 +194,27 @@ public sealed class RedisClusterTests
             {
                 Assert.Equal(second[i].Observed, first[i].Reply);
                 Assert.Equal(first[i].Observed, second[i].Reply);
+            }
+
+            // Once the dead instance's heartbeat has expired, its registrations (still within their
+            // TTL) are never handed out: clients with those keys register at once, and pair as soon
+            // as their partners arrive, well within the claim timeout an unanswered claim would cost.
+            var expired = killed + TimeSpan.FromSeconds(3.5) - DateTime.UtcNow;
+            if (expired > TimeSpan.Zero)
+            {
+                await Task.Delay(expired);
+            }
+            var laterKeys = allKeys[orphans..];
+            var laterFirst = Task.WhenAll(laterKeys.Select(key => Task.Run(() => RendezvousAsync(servers[0], key, TimeSpan.FromSeconds(30)))));
+            await Task.Delay(300);
+            var started = DateTime.UtcNow;
+            var laterSecond = await Task.WhenAll(laterKeys.Select(key => Task.Run(() => RendezvousAsync(servers[1], key, TimeSpan.FromSeconds(30)))));
+            var laterFirstReplies = await laterFirst;
+            Assert.True(DateTime.UtcNow - started < TimeSpan.FromSeconds(2.5), $"late pairs took {DateTime.UtcNow - started}");
+            for (int i = 0; i < orphans; i++)
+            {
+                Assert.Equal(laterSecond[i].Observed, laterFirstReplies[i].Reply);
+                Assert.Equal(laterFirstReplies[i].Observed, laterSecond[i].Reply);
             }
 
             await stop.CancelAsync();
