@@ -109,7 +109,7 @@ internal sealed class ClusterPairing : IDisposable
         try
         {
             var redis = await ConnectionMultiplexer.ConnectAsync(_configuration).ConfigureAwait(false);
-            redis.ConnectionFailed += (_, e) => OnRedisError(e.Exception?.GetBaseException().Message ?? e.FailureType.ToString());
+            redis.ConnectionFailed += (_, e) => OnRedisError(e.Exception is { } error ? Describe(error) : e.FailureType.ToString());
             _redis = redis;
             _table = new RedisWaitingTable(redis, _instance);
             if (Volatile.Read(ref _stopped) != 0)
@@ -121,7 +121,7 @@ internal sealed class ClusterPairing : IDisposable
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            OnRedisError(e.Message);
+            OnRedisError(Describe(e));
         }
 #pragma warning disable CA1031 // Anything else stops the sharing, said in one line; the server pairs locally.
         catch (System.Security.Cryptography.CryptographicException)
@@ -168,7 +168,7 @@ internal sealed class ClusterPairing : IDisposable
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            OnRedisError(e.Message);
+            OnRedisError(Describe(e));
             return;
         }
         if (found is null)
@@ -202,7 +202,7 @@ internal sealed class ClusterPairing : IDisposable
     public void Withdraw(ClientSession waiter)
     {
         ulong token = waiter.Token;
-        if (_table is { } table && _registered.TryRemove(token, out string? key))
+        if (_table is { } table && Volatile.Read(ref _stopped) == 0 && _registered.TryRemove(token, out string? key))
         {
             _ = WithdrawAsync(table, key, token);
         }
@@ -217,7 +217,7 @@ internal sealed class ClusterPairing : IDisposable
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             // It expires with its TTL; a claim of it meanwhile is answered "gone".
-            OnRedisError(e.Message);
+            OnRedisError(Describe(e));
         }
     }
 
@@ -236,7 +236,7 @@ internal sealed class ClusterPairing : IDisposable
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
             // A claim not delivered is answered by no one: its claimer waits again after the claim timeout.
-            OnRedisError(e.Message);
+            OnRedisError(Describe(e));
         }
     }
 
@@ -411,7 +411,7 @@ internal sealed class ClusterPairing : IDisposable
             }
             catch (Exception e) when (e is RedisException or TimeoutException)
             {
-                OnRedisError(e.Message);
+                OnRedisError(Describe(e));
             }
         }
         while (Interlocked.CompareExchange(ref _drainState, 0, 1) != 1);
@@ -466,9 +466,18 @@ internal sealed class ClusterPairing : IDisposable
         }
         catch (Exception e) when (e is RedisException or TimeoutException)
         {
-            OnRedisError(e.Message);
+            OnRedisError(Describe(e));
         }
     }
+
+    /// <summary>The cause in a few words: the client's own messages run to a paragraph of diagnostics.</summary>
+    private static string Describe(Exception e) => e switch
+    {
+        RedisConnectionException c when c.InnerException is { } inner => $"{c.FailureType}: {inner.Message}",
+        RedisConnectionException c => c.FailureType.ToString(),
+        TimeoutException => "timed out",
+        _ => e.Message.Split('\n')[0].Length > 160 ? e.Message[..160] + "…" : e.Message.Split('\n')[0],
+    };
 
     private void OnRedisError(string why)
     {

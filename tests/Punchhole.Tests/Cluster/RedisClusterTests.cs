@@ -228,6 +228,31 @@ public sealed class RedisClusterTests
         }
     }
 
+    [SkippableFact(Timeout = 60_000)]
+    public async Task An_instance_started_while_Redis_is_down_pairs_locally_then_joins_the_table()
+    {
+        using var redis = await RedisServer.StartAsync();
+        await redis.StopAsync();
+        using var early = ServerProcess.Start(Scale.ServerExecutable,
+            "--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0", "--redis", redis.Configuration);
+        var first = await early.WaitUntilListeningAsync();
+        await early.WaitForLineAsync("redis unreachable");
+        await Pairing.PairAsync(first, first);
+
+        await redis.StartAgainAsync();
+        await early.WaitForLineAsync("redis reachable again");
+        var (processes, servers) = await StartInstancesAsync(redis, 1);
+        try
+        {
+            await Pairing.PairAsync(first, servers[0]);
+            await Pairing.PairAsync(servers[0], first);
+        }
+        finally
+        {
+            DisposeAll(processes);
+        }
+    }
+
     [SkippableFact(Timeout = 120_000)]
     public async Task Redis_stopped_then_started_again_is_survived_without_a_restart()
     {
