@@ -52,8 +52,13 @@ internal sealed class ClusterPairing : IDisposable
     private int _health = -1;
     private int _stopped;
 
-    private ClusterPairing(RendezvousServer server, ConfigurationOptions configuration)
+    private ClusterPairing(RendezvousServer server, ConfigurationOptions configuration, bool connectTimeoutGiven)
     {
+        if (!connectTimeoutGiven)
+        {
+            // Down at start is said within a few seconds, not the client's default of more.
+            configuration.ConnectTimeout = 2000;
+        }
         _server = server;
         _configuration = configuration;
         _instance = Convert.ToHexStringLower(BitConverter.GetBytes(Random.Shared.NextInt64()));
@@ -89,7 +94,8 @@ internal sealed class ClusterPairing : IDisposable
 
     /// <summary>Creates the cluster side of <paramref name="server"/>; nothing happens before <see cref="Start"/>.</summary>
     public static ClusterPairing Create(RendezvousServer server, string configuration) =>
-        new(server, ParseConfiguration(configuration, out _) ?? throw new ArgumentException("not a Redis configuration", nameof(configuration)));
+        new(server, ParseConfiguration(configuration, out _) ?? throw new ArgumentException("not a Redis configuration", nameof(configuration)),
+            configuration.Contains("connectTimeout", StringComparison.OrdinalIgnoreCase));
 
     /// <summary>Connects in the background: the server accepts and pairs locally meanwhile.</summary>
     public void Start()
@@ -473,11 +479,19 @@ internal sealed class ClusterPairing : IDisposable
     /// <summary>The cause in a few words: the client's own messages run to a paragraph of diagnostics.</summary>
     private static string Describe(Exception e) => e switch
     {
-        RedisConnectionException c when c.InnerException is { } inner => $"{c.FailureType}: {inner.Message}",
-        RedisConnectionException c => c.FailureType.ToString(),
+        RedisConnectionException c => c.FailureType + (c.InnerException is { } inner ? ": " + Short(inner.Message) : ""),
         TimeoutException => "timed out",
-        _ => e.Message.Split('\n')[0].Length > 160 ? e.Message[..160] + "…" : e.Message.Split('\n')[0],
+        _ => Short(e.Message),
     };
+
+    /// <summary>The first clause of a message: the client appends its state after the first comma.</summary>
+    private static string Short(string message)
+    {
+        var line = message.AsSpan();
+        int cut = line.IndexOfAny('\n', ',');
+        line = cut >= 0 ? line[..cut] : line;
+        return line.Length > 160 ? string.Concat(line[..160], "…") : line.ToString();
+    }
 
     private void OnRedisError(string why)
     {
