@@ -229,6 +229,47 @@ public sealed class RedisClusterTests
     }
 
     [SkippableFact(Timeout = 60_000)]
+    public async Task A_remote_waiter_found_dead_is_not_handed_out_and_its_claimer_waits_again()
+    {
+        using var redis = await RedisServer.StartAsync();
+        var (processes, servers) = await StartInstancesAsync(redis, 2);
+        try
+        {
+            // Waiters on instance 1 whose processes went away after their key: only a FIN, which
+            // looks like a live half-closed client until a reply is sent and answered with a reset.
+            const int count = 10;
+            var keys = Enumerable.Range(0, count).Select(_ => RendezvousClient.NewKey()).ToArray();
+            foreach (var key in keys)
+            {
+                using var gone = await RendezvousClient.ConnectAsync(servers[1]);
+                await gone.SendKeyAsync(key);
+            }
+            await Task.Delay(300);
+
+            // Their keys' next clients arrive on instance 0, claim them through Redis, are told
+            // "gone", and wait again; partners arriving on instance 1 later pair with them.
+            var claimers = Task.WhenAll(keys.Select(key => Task.Run(() => RendezvousAsync(servers[0], key, TimeSpan.FromSeconds(30)))));
+            await Task.Delay(1000);
+            Assert.False(claimers.IsCompleted, "a claimer was answered (or closed) though its only partner was dead");
+            var partners = await Task.WhenAll(keys.Select(key => Task.Run(() => RendezvousAsync(servers[1], key, TimeSpan.FromSeconds(30)))));
+            var first = await claimers;
+            for (int i = 0; i < count; i++)
+            {
+                Assert.Equal(partners[i].Observed, first[i].Reply);
+                Assert.Equal(first[i].Observed, partners[i].Reply);
+            }
+            var stats = await processes[1].StatsAsync();
+            Assert.Equal(count, stats["dead_waiters"]);
+            ServerProcess.AssertAccountedFor(stats);
+            ServerProcess.AssertAccountedFor(await processes[0].StatsAsync());
+        }
+        finally
+        {
+            DisposeAll(processes);
+        }
+    }
+
+    [SkippableFact(Timeout = 60_000)]
     public async Task An_instance_started_while_Redis_is_down_pairs_locally_then_joins_the_table()
     {
         using var redis = await RedisServer.StartAsync();
