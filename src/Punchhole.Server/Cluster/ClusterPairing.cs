@@ -115,7 +115,17 @@ internal sealed class ClusterPairing : IDisposable
         try
         {
             var redis = await ConnectionMultiplexer.ConnectAsync(_configuration).ConfigureAwait(false);
-            redis.ConnectionFailed += (_, e) => OnRedisError(e.Exception is { } error ? Describe(error) : e.FailureType.ToString());
+            redis.ConnectionFailed += (_, e) =>
+            {
+                if (e.ConnectionType == ConnectionType.Subscription)
+                {
+                    // Only the bell: the periodic drain stands in, and the client resubscribes by
+                    // itself. Its reconnection attempts must not announce a second outage.
+                    ServerCounters.Add(ref _server.Counters.RedisErrors);
+                    return;
+                }
+                OnRedisError(e.Exception is { } error ? Describe(error) : e.FailureType.ToString());
+            };
             _redis = redis;
             _table = new RedisWaitingTable(redis, _instance);
             if (Volatile.Read(ref _stopped) != 0)
