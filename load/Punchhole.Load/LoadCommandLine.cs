@@ -21,6 +21,8 @@ internal static class LoadCommandLine
         options:
           -a, --target ADDR        the server, loopback only: 127.0.0.0/8 or ::1 (default 127.0.0.1)
           -p, --port N             the server's port (default 3477)
+              --partner-port N     send the second client of each pairing to this port instead
+                                   (another tstun sharing the first's table with --redis)
           -S, --sources N          spread clients over 127.0.0.1 .. 127.0.0.N (default 4)
               --timeout S          longest one pairing may take (default 10)
               --server-pid PID     report this process's RSS and CPU (from /proc)
@@ -55,7 +57,7 @@ internal static class LoadCommandLine
         shortFlags: "h",
         shortWithValue: "apScndHP",
         longFlags: ["help", "version", "child"],
-        longWithValue: ["target", "port", "sources", "timeout", "server-pid", "out", "warmup", "concurrency", "pairs",
+        longWithValue: ["target", "port", "partner-port", "sources", "timeout", "server-pid", "out", "warmup", "concurrency", "pairs",
             "duration", "clients", "processes", "settle-ms", "start-rate", "step-rate", "max-rate", "step-seconds",
             "p99-ms", "max-in-flight", "unpaired-share", "lonely-wait", "max-lonely"]);
 
@@ -93,6 +95,7 @@ internal static class LoadCommandLine
                     "--child" => o with { HoldChild = true },
                     "-a" or "--target" => o with { Target = ParseAddress(value) },
                     "-p" or "--port" => o with { Port = Int(name, value, 1, 65535) },
+                    "--partner-port" => o with { PartnerPort = Int(name, value, 1, 65535) },
                     "-S" or "--sources" => o with { Sources = Int(name, value, 1, 254) },
                     "--timeout" => o with { Timeout = Seconds(name, value, 0.1, 600) },
                     "--server-pid" => o with { ServerPid = Int(name, value, 1, int.MaxValue) },

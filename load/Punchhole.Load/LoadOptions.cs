@@ -23,6 +23,9 @@ internal sealed record LoadOptions
 
     public int Port { get; init; } = Protocol.TStun.DefaultPort;
 
+    /// <summary>The port the second client of each pairing goes to; 0 for <see cref="Port"/>.</summary>
+    public int PartnerPort { get; init; }
+
     public int Sources { get; init; } = 4;
 
     /// <summary>The longest one pairing (or one phase of a held pairing) may take.</summary>

@@ -17,10 +17,18 @@ internal sealed class LoadTarget
     private LoadTarget(IPEndPoint server, IPEndPoint[] sources)
     {
         Server = server;
+        PartnerServer = server;
         _sources = sources;
     }
 
     public IPEndPoint Server { get; }
+
+    /// <summary>Where the second client of a pairing goes: <see cref="Server"/>, or another instance sharing its table.</summary>
+    public IPEndPoint PartnerServer { get; private init; }
+
+    /// <summary>This target, with the second client of each pairing sent to <paramref name="port"/> on the same address.</summary>
+    public LoadTarget WithPartnerPort(int port) =>
+        new(Server, _sources) { PartnerServer = new IPEndPoint(Server.Address, port) };
 
     /// <summary>How many source addresses are used (1 for IPv6: ::1 is the only loopback address).</summary>
     public int SourceCount => Math.Max(1, _sources.Length);

@@ -33,7 +33,7 @@ internal sealed class Pairing : Attempt
         }
         Arm(Deadline(timeout));
         var first = ExchangeAsync(_first, target.Server, sendKey: true);
-        var second = ExchangeAsync(_second, target.Server, sendKey: true);
+        var second = ExchangeAsync(_second, target.PartnerServer, sendKey: true);
         await first;
         await second;
         return End(null);
@@ -79,7 +79,7 @@ internal sealed class Pairing : Attempt
         }
         Arm(Deadline(timeout));
         var first = ExchangeAsync(_first, target.Server, sendKey: false);
-        var second = ExchangeAsync(_second, target.Server, sendKey: true);
+        var second = ExchangeAsync(_second, target.PartnerServer, sendKey: true);
         await first;
         await second;
         return End(null);

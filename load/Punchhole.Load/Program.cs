@@ -30,6 +30,10 @@ try
 {
     probe = options.ServerPid is int pid ? ServerProbe.For(pid) : null;
     target = LoadTarget.Create(options.Target, options.Port, options.Sources);
+    if (options.PartnerPort > 0)
+    {
+        target = target.WithPartnerPort(options.PartnerPort);
+    }
 }
 catch (ArgumentException e)
 {

@@ -280,6 +280,7 @@ internal sealed partial class ClientSession : RendezvousParty
                         long uncounted = 0;
                         TryEndWait(Word, _server.Table, WaitEnd.ShuttingDown, ref uncounted);
                     }
+                    _server.Cluster?.Offer(this);
                     AwaitPartner();
                     return;
                 case PairingResult.Collision:
@@ -302,11 +303,29 @@ internal sealed partial class ClientSession : RendezvousParty
     private Delivery DeliverReply(ClientSession arrival)
     {
         Span<byte> reply = stackalloc byte[ReplyRoom];
-        int length = FormatReply(arrival, reply);
-        var error = NonBlockingIo.Send(_socket!, reply[..length], out int sent);
+        return Deliver(reply[..FormatReply(arrival, reply)]);
+    }
+
+    /// <summary>
+    /// The same for a partner on another instance (tstun --redis). Its candidates and relay
+    /// tokens stay on its own instance, so a T-STUN/2 client is told the address alone
+    /// (docs/SCALING.md): it punches, and does not try candidates or the relay.
+    /// </summary>
+    internal Delivery DeliverReply(in PeerAddress partner)
+    {
+        Span<byte> reply = stackalloc byte[ReplyRoom];
+        int length = _offer is null
+            ? PeerReply.Format(partner, reply)
+            : PeerLine.Format(partner, default, [], reply);
+        return Deliver(reply[..length]);
+    }
+
+    private Delivery Deliver(ReadOnlySpan<byte> reply)
+    {
+        var error = NonBlockingIo.Send(_socket!, reply, out int sent);
         // Anything but the whole reply at once: reset already, or no room for 52 bytes in an empty
         // send buffer (the host is out of TCP memory). Either way it cannot be delivered whole.
-        return error == SocketError.Success && sent == length ? NonBlockingIo.Probe(_socket!) : Delivery.Gone;
+        return error == SocketError.Success && sent == reply.Length ? NonBlockingIo.Probe(_socket!) : Delivery.Gone;
     }
 
     /// <summary>The claimed waiter acknowledged its reply: it closes, and this arrival gets its own reply.</summary>
@@ -398,6 +417,14 @@ internal sealed partial class ClientSession : RendezvousParty
 
     protected override void OnWaitEnded(in PairOutcome outcome)
     {
+        if (outcome.End == WaitEnd.Rejoin)
+        {
+            // Its claimer owned it (Paired) and hands it back: it waits again, or pairs.
+            TryMove(PartyPhase.Paired, PartyPhase.Pairing);
+            Pair();
+            return;
+        }
+        _server.Cluster?.Withdraw(this);
         switch (outcome.End)
         {
             case WaitEnd.Paired:

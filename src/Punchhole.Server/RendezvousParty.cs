@@ -66,6 +66,11 @@ internal enum WaitEnd
 
     /// <summary>Refused as it began: its source already had its share of the waiting table.</summary>
     OverShare,
+    /// <summary>
+    /// Claimed for a partner on another instance (tstun --redis) that turned out gone or did not
+    /// answer: the claimer, which owns it, hands it back to wait again.
+    /// </summary>
+    Rejoin,
 }
 
 /// <summary>The result a waiting party receives from whoever ends its wait.</summary>
@@ -98,6 +103,7 @@ internal readonly record struct PairOutcome(WaitEnd End, PeerAddress Partner)
 /// <item>Joining or Waiting to Paired: the arrival that claims it, which owns it from then on;</item>
 /// <item>Waiting to Left: the heartbeat, the disconnect watcher, Stop, or the party itself when
 /// it finds the server stopping;</item>
+/// <item>Paired to Pairing: the owner of a claimed waiter, only to make it wait again (see <see cref="WaitEnd.Rejoin"/>);</item>
 /// <item>Pairing to Confirming and back: an arrival while its claimed waiter's acknowledgement is
 /// pending, moved back by whichever of the confirmation poll and Stop gets there first.</item>
 /// </list>

@@ -48,6 +48,7 @@ internal sealed class RendezvousServer : IDisposable
         Confirmations = new PendingConfirmations(() => Watcher!.Wake());
         Watcher = new DisconnectWatcher(OnReset, Confirmations.Poll);
         Relay = options.Relay.Enabled ? new RelayService(options.Relay, Counters, log) : null;
+        Cluster = options.Redis is null ? null : Punchhole.Server.Cluster.ClusterPairing.Create(this, options.Redis);
     }
 
     public ServerOptions Options { get; }
@@ -71,6 +72,11 @@ internal sealed class RendezvousServer : IDisposable
 
     /// <summary>Arrivals waiting for their claimed waiter's acknowledgement; polled on the watcher's thread.</summary>
     public PendingConfirmations Confirmations { get; }
+
+    /// <summary>The waiting table shared with other instances through Redis; null without --redis.</summary>
+    public Cluster.ClusterPairing? Cluster { get; }
+
+    internal SessionPool Sessions => _sessions;
 
     /// <summary>True once <see cref="Stop"/> has begun.</summary>
     public bool IsStopping => Volatile.Read(ref _stopping) != 0;
@@ -99,9 +105,6 @@ internal sealed class RendezvousServer : IDisposable
         ("tstun_max_waiting_per_source", "The most clients one source may have waiting (--max-waiting-per-source); 0 for no limit.", Options.EffectiveMaxWaitingPerSource),
         ("tstun_max_connections", "The most connections open at once, as bounded by the open-file limit.", _maxConnections == int.MaxValue ? 0 : _maxConnections),
     ]);
-
-    /// <summary>Every session made so far, in use or not: for tests that look at phases.</summary>
-    internal ClientSession[] Sessions => _sessions.All.ToArray();
 
     /// <summary>Binds, listens and starts accepting. Throws <see cref="ServerStartException"/> when an address cannot be had.</summary>
     public void Start()
@@ -147,6 +150,7 @@ internal sealed class RendezvousServer : IDisposable
             ? Environment.TickCount64 + (long)Options.StatsInterval.TotalMilliseconds
             : long.MaxValue;
         _heartbeat.Start();
+        Cluster?.Start();
         _acceptLoop.Start();
     }
 
@@ -365,6 +369,8 @@ internal sealed class RendezvousServer : IDisposable
         // The heartbeat first: a tick in flight could otherwise resume the disposed accept loop.
         _heartbeat.Dispose();
         _acceptLoop?.Dispose();
+        // Ends the clients whose claim on another instance is unanswered, and the heartbeat key.
+        Cluster?.Dispose();
         _metricsEndpoint?.Dispose();
         foreach (var session in _sessions.All)
         {

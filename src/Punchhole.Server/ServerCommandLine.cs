@@ -47,6 +47,8 @@ internal static class ServerCommandLine
               --relay-max-time S   longest a relayed session may last, seconds (default 3600)
               --relay-mbit N       total relay bandwidth in Mbit/s; 0 for no ceiling (default 100)
               --relay-wait S       longest a relay connection waits for its partner (default 15)
+              --redis CONFIG       share waiting clients with other tstun instances through
+                                   Redis (a StackExchange.Redis configuration, e.g. host:6379)
           -v, --verbose            log every connection (debugging only)
           -h, --help               show this help
               --version            show the version
@@ -61,7 +63,7 @@ internal static class ServerCommandLine
         longWithValue: ["port", "bind", "timeout", "key-timeout", "stats-interval", "max-waiting",
             "max-connections", "defer-accept", "io-threads", "max-per-ip", "max-waiting-per-source",
             "trusted-proxy", "metrics", "relay-max", "relay-max-per-ip", "relay-max-mib", "relay-max-time",
-            "relay-mbit", "relay-wait"]);
+            "relay-mbit", "relay-wait", "redis"]);
 
     public static ParsedCommandLine<ServerOptions> Parse(IReadOnlyList<string> args)
     {
@@ -182,6 +184,11 @@ internal static class ServerCommandLine
                     ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
                     options = options with { Relay = options.Relay with { JoinTimeout = seconds } };
                     relayOption = name;
+                    break;
+                case "--redis":
+                    ok = Cluster.ClusterPairing.ParseConfiguration(value, out error) is not null;
+                    error = ok ? null : $"{name}: '{OptionValue.Printable(value)}' is not a Redis configuration: {error}";
+                    options = options with { Redis = value };
                     break;
                 default:
                     ok = false;

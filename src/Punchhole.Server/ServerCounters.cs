@@ -40,6 +40,9 @@ internal sealed class ServerCounters
     public long HealthChecks;
     public long AcceptPauses;
     public long Active;
+    /// <summary>Clients of this instance paired with a client of another (tstun --redis); not in Pairs.</summary>
+    public long CrossPaired;
+    public long RedisErrors;
 
     // T-STUN/2 (docs/PROTOCOL.md): v2 rendezvous connections and how they ended besides pairing.
     public long Version2Clients;
@@ -98,6 +101,8 @@ internal sealed class ServerCounters
         new("relay_throttled", StatKind.Counter, "Times a relayed session waited for the --relay-mbit ceiling."),
         new("relay_bytes", StatKind.Counter, "Bytes relayed, both ways, all sessions."),
         new("relay_active", StatKind.Gauge, "Relayed sessions running now."),
+        new("cross_paired", StatKind.Counter, "Clients of this instance paired with a client of another instance (tstun --redis)."),
+        new("redis_errors", StatKind.Counter, "Redis commands or connections that failed (tstun --redis)."),
         new("heap_kb", StatKind.Gauge, "Managed heap in use, in bytes.", "tstun_heap_bytes", 1024),
         new("committed_kb", StatKind.Gauge, "Managed heap memory committed, in bytes.", "tstun_committed_bytes", 1024),
         new("gcs", StatKind.Counter, "Garbage collections since start."),
@@ -144,6 +149,8 @@ internal sealed class ServerCounters
             Volatile.Read(ref RelayThrottled),
             Volatile.Read(ref RelayBytes),
             Volatile.Read(ref RelayActive),
+            Volatile.Read(ref CrossPaired),
+            Volatile.Read(ref RedisErrors),
             GC.GetTotalMemory(forceFullCollection: false) / 1024,
             GC.GetGCMemoryInfo().TotalCommittedBytes / 1024,
             GC.CollectionCount(0),

@@ -70,6 +70,9 @@ internal sealed record ServerOptions
     /// <summary>The relay for v2 secure clients (off unless the operator asks); its caps.</summary>
     public RelayOptions Relay { get; init; } = new();
 
+    /// <summary>A StackExchange.Redis configuration string: share the waiting table with other instances; null for none.</summary>
+    public string? Redis { get; init; }
+
     /// <summary>Log each connection's fate (debugging only: one line per client).</summary>
     public bool Verbose { get; init; }
 

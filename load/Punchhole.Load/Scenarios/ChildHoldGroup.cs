@@ -47,6 +47,7 @@ internal sealed class ChildHoldGroup : IHoldGroup
             "hold", "--child", "--target", o.Target.ToString(), "--port", o.Port.ToString(c),
             "--sources", o.Sources.ToString(c), "--timeout", o.Timeout.TotalSeconds.ToString(c),
             "--clients", clients.ToString(c), "--processes", "1", "--settle-ms", "0",
+            "--partner-port", (o.PartnerPort > 0 ? o.PartnerPort : o.Port).ToString(c),
         })
         {
             info.ArgumentList.Add(arg);

@@ -332,5 +332,5 @@ public class RelayServerTests
     }
 
     private static int PhaseCount(ServerHost host, PartyPhase phase) =>
-        host.Server.Sessions.Count(s => RendezvousParty.PhaseOf(s.Word) == phase);
+        host.Server.Sessions.All.ToArray().Count(s => RendezvousParty.PhaseOf(s.Word) == phase);
 }

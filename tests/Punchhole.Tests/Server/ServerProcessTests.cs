@@ -59,6 +59,8 @@ public class ServerProcessTests
     [InlineData("--max-waiting")]
     [InlineData("--frobnicate")]
     [InlineData("extra")]
+    [InlineData("--redis", "")]
+    [InlineData("--redis", "localhost:6379,frobnicate=1")]
     public async Task Bad_options_get_one_line_and_exit_code_2(params string[] args)
     {
         using var server = ServerProcess.Start(ServerProcess.BuiltExecutable, args);

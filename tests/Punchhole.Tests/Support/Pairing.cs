@@ -18,11 +18,15 @@ internal static class Pairing
     public static IPAddress Source(int first, int count, int i) => new([127, 0, 0, (byte)(first + i % count)]);
 
     /// <summary>One pairing with a fresh key; throws unless each client gets exactly the other's address.</summary>
-    public static async Task PairAsync(IPEndPoint server, IPAddress? sourceA = null, IPAddress? sourceB = null)
+    public static Task PairAsync(IPEndPoint server, IPAddress? sourceA = null, IPAddress? sourceB = null) =>
+        PairAsync(server, server, sourceA, sourceB);
+
+    /// <summary>One pairing with a fresh key, the first client through <paramref name="serverA"/> and the second through <paramref name="serverB"/>.</summary>
+    public static async Task PairAsync(IPEndPoint serverA, IPEndPoint serverB, IPAddress? sourceA = null, IPAddress? sourceB = null)
     {
         var key = RendezvousClient.NewKey();
-        using var a = await RendezvousClient.ConnectAsync(server, sourceA);
-        using var b = await RendezvousClient.ConnectAsync(server, sourceB);
+        using var a = await RendezvousClient.ConnectAsync(serverA, sourceA);
+        using var b = await RendezvousClient.ConnectAsync(serverB, sourceB);
         await Task.WhenAll(a.SendKeyAsync(key), b.SendKeyAsync(key));
         var replies = await Task.WhenAll(a.ReadToEndAsync(TimeSpan.FromSeconds(20)), b.ReadToEndAsync(TimeSpan.FromSeconds(20)));
         if (replies[0] != Observed(b) || replies[1] != Observed(a))
