@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Punchhole.Client.Progress;
 using Punchhole.Protocol;
+using Punchhole.Protocol.V2;
 
 namespace Punchhole.Client.Rendezvous;
 
@@ -9,9 +10,10 @@ namespace Punchhole.Client.Rendezvous;
 /// Waits at the T-STUN server for the peer for as long as --wait-timeout says, whatever the
 /// server's own limit: each time the server ends a wait without a reply, it registers again from
 /// the same local port, so the address the peer will be given stays the one the punch uses.
-/// Shows the time left.
+/// Shows the time left. A v2 key speaks T-STUN/2 where the server does (<paramref name="flags"/> are
+/// what it asks for), and says so where the server does not.
 /// </summary>
-internal sealed class RendezvousWait(IPEndPoint server, IPEndPoint local, SessionKey key, ClientOptions options, ClientLog log)
+internal sealed class RendezvousWait(IPEndPoint server, IPEndPoint local, SessionKey key, ClientOptions options, ClientLog log, ClientFlags flags = ClientFlags.None)
 {
     /// <summary>A wait the server ends sooner than this was a refusal (a limit), not its timeout.</summary>
     private static readonly TimeSpan QuickClose = TimeSpan.FromSeconds(1);
@@ -26,14 +28,19 @@ internal sealed class RendezvousWait(IPEndPoint server, IPEndPoint local, Sessio
     private int _waits;
     private int _refusals;
 
+    /// <summary>All the server said, once <see cref="FindPeerAsync"/> has returned.</summary>
+    public RendezvousAnswer? Answer { get; private set; }
+
+    /// <summary>The peer's observed address; <see cref="Answer"/> has the rest.</summary>
     public async Task<IPEndPoint> FindPeerAsync()
     {
         using var deadline = new CancellationTokenSource(options.WaitTimeout);
         using var countdown = new CancellationTokenSource();
         var counting = CountDownAsync(countdown.Token);
+        RendezvousAnswer answer;
         try
         {
-            return await AskUntilPairedAsync(deadline.Token).ConfigureAwait(false);
+            answer = await AskUntilPairedAsync(deadline.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (deadline.IsCancellationRequested)
         {
@@ -45,20 +52,46 @@ internal sealed class RendezvousWait(IPEndPoint server, IPEndPoint local, Sessio
             await counting.ConfigureAwait(false);
             log.Status(null);
         }
+        Answer = answer;
+        Describe(answer);
+        return answer.Peer;
+    }
+
+    private void Describe(RendezvousAnswer answer)
+    {
+        if (RendezvousKeys.Classify(KeyBytes()) != KeyForm.Version2)
+        {
+            return;
+        }
+        if (answer.Server == ServerKind.Version1)
+        {
+            log.Info("the T-STUN server speaks only the original protocol: it offers no candidates or relay");
+            return;
+        }
+        log.Detail($"the T-STUN server sees this side at {answer.Observed?.ToString() ?? "an address of the other family"}"
+            + $"; the peer offers {answer.Candidates.Count} local address(es)"
+            + (answer.RelayOffered ? answer.Token.IsEmpty ? "; the server relays, but not for this pair" : "; the server offers its relay" : "; the server does not relay"));
+    }
+
+    private byte[] KeyBytes()
+    {
+        var bytes = new byte[SessionKey.Length];
+        key.CopyTo(bytes);
+        return bytes;
     }
 
     private TimeSpan Left => _deadline - log.Elapsed;
 
-    private async Task<IPEndPoint> AskUntilPairedAsync(CancellationToken deadline)
+    private async Task<RendezvousAnswer> AskUntilPairedAsync(CancellationToken deadline)
     {
         var pause = TimeSpan.FromSeconds(1);
         for (int attempt = 1; ; attempt++)
         {
             var asked = log.Elapsed;
-            IPEndPoint? peer;
+            RendezvousAnswer? answer;
             try
             {
-                peer = await Registration.AskAsync(server, local, key, () => Connected(attempt), deadline).ConfigureAwait(false);
+                answer = await Registration.AskAsync(server, local, key, () => Connected(attempt), deadline, flags).ConfigureAwait(false);
             }
             catch (SocketException e) when (attempt > 1 && e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse)
             {
@@ -71,9 +104,9 @@ internal sealed class RendezvousWait(IPEndPoint server, IPEndPoint local, Sessio
             {
                 throw new ClientFailure($"cannot reach the T-STUN server {server}: {ErrorText.Of(e)}");
             }
-            if (peer is not null)
+            if (answer is not null)
             {
-                return peer;
+                return answer;
             }
             var lasted = log.Elapsed - asked;
             if (lasted >= QuickClose)

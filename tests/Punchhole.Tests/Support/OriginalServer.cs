@@ -16,6 +16,7 @@ internal sealed class OriginalServer : IDisposable
     private readonly Dictionary<string, (Socket Socket, IPEndPoint Address)> _waiting = [];
     private readonly Thread _thread;
     private volatile bool _stopped;
+    private int _unread;
 
     public OriginalServer()
     {
@@ -26,6 +27,12 @@ internal sealed class OriginalServer : IDisposable
     }
 
     public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndPoint!;
+
+    /// <summary>
+    /// Connections that had sent more than their 32-byte key by the time they were answered: on the
+    /// real server those bytes stay unread, and closing over them resets the connection.
+    /// </summary>
+    public int SentMoreThanTheKey => Volatile.Read(ref _unread);
 
     private void Accept()
     {
@@ -73,10 +80,14 @@ internal sealed class OriginalServer : IDisposable
         }
     }
 
-    private static void Answer(Socket socket, IPEndPoint other)
+    private void Answer(Socket socket, IPEndPoint other)
     {
         try
         {
+            if (socket.Available > 0)
+            {
+                Interlocked.Increment(ref _unread);
+            }
             socket.Send(Encoding.ASCII.GetBytes($"{other.Address} {other.Port}"));
         }
         catch (SocketException)
