@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using Punchhole.Client;
 using Punchhole.Client.Punch;
 using Punchhole.Client.Rendezvous;
 using Punchhole.Protocol;
@@ -136,5 +137,62 @@ public class Version2RendezvousTests
         Assert.Null(await Registration.AskAsync(host.EndPoint(), port.EndPoint, NewVersion2Key(), () => { }, deadline.Token));
         Assert.Equal(1, host.Counters.TimedOut);
         Assert.Equal(0, host.Counters.BadLines);
+    }
+}
+
+/// <summary>The client's relay leg against tstun --relay: joined legs carry bytes both ways; each refusal is said in words.</summary>
+public class RelayLegTests
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(15);
+
+    private static async Task<RelayToken[]> TokensAsync(IPEndPoint server)
+    {
+        using var deadline = new CancellationTokenSource(Wait);
+        using var a = LocalPort.Reserve(null, AddressFamily.InterNetwork);
+        using var b = LocalPort.Reserve(null, AddressFamily.InterNetwork);
+        var key = SessionKey.Read(Version2Client.NewKey());
+        var answers = await Task.WhenAll(
+            Registration.AskAsync(server, a.EndPoint, key, () => { }, deadline.Token, ClientFlags.RelayOk),
+            Registration.AskAsync(server, b.EndPoint, key, () => { }, deadline.Token, ClientFlags.RelayOk));
+        return [answers[0]!.Token, answers[1]!.Token];
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Two_legs_join_and_carry_bytes_both_ways_and_a_spent_token_is_refused()
+    {
+        using var host = new ServerHost(new ServerOptions { Relay = new RelayOptions { Enabled = true } });
+        var tokens = await TokensAsync(host.EndPoint());
+        using var deadline = new CancellationTokenSource(Wait);
+        var legs = await Task.WhenAll(tokens.Select(t => RelayLeg.JoinAsync(host.EndPoint(), t, deadline.Token)));
+        using var first = legs[0];
+        using var second = legs[1];
+        // Sent at once after JOINED: none of it may have been taken with the status line.
+        await first.SendAsync("to the second"u8.ToArray(), SocketFlags.None, deadline.Token);
+        await second.SendAsync("to the first"u8.ToArray(), SocketFlags.None, deadline.Token);
+        Assert.Equal("to the second", await ReadAsync(second, 13, deadline.Token));
+        Assert.Equal("to the first", await ReadAsync(first, 12, deadline.Token));
+
+        var refused = await Assert.ThrowsAsync<ClientFailure>(() => RelayLeg.JoinAsync(host.EndPoint(), tokens[0], deadline.Token));
+        Assert.Equal("the T-STUN server refused to relay: this side's relay token is unknown, expired or used", refused.Message);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_server_without_the_relay_refuses_the_leg_in_words()
+    {
+        using var host = new ServerHost();
+        using var deadline = new CancellationTokenSource(Wait);
+        var refused = await Assert.ThrowsAsync<ClientFailure>(() => RelayLeg.JoinAsync(host.EndPoint(), RelayToken.CreateRandom(), deadline.Token));
+        Assert.Equal("the T-STUN server refused to relay: it does not relay", refused.Message);
+    }
+
+    private static async Task<string> ReadAsync(Socket socket, int count, CancellationToken deadline)
+    {
+        var buffer = new byte[count];
+        int read = 0, n;
+        while (read < count && (n = await socket.ReceiveAsync(buffer.AsMemory(read), SocketFlags.None, deadline)) > 0)
+        {
+            read += n;
+        }
+        return System.Text.Encoding.ASCII.GetString(buffer, 0, read);
     }
 }
