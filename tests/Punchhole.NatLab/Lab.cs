@@ -118,8 +118,11 @@ public sealed partial class Lab : IDisposable
     /// <summary>The server's address for <paramref name="family"/>.</summary>
     public static IPAddress ServerAddress(AddressFamily family) => family == AddressFamily.InterNetworkV6 ? ServerV6 : ServerV4;
 
-    /// <summary>Builds the lab for <paramref name="variant"/> and starts <paramref name="tstun"/> on its server; cleans up stale labs first.</summary>
-    public static Lab Create(LabVariant variant, string tstun)
+    /// <summary>
+    /// Builds the lab for <paramref name="variant"/> and starts <paramref name="tstun"/> on its server,
+    /// with <paramref name="tstunOptions"/> (e.g. --relay); cleans up stale labs first.
+    /// </summary>
+    public static Lab Create(LabVariant variant, string tstun, params string[] tstunOptions)
     {
         CleanStale();
         var lab = new Lab(variant);
@@ -127,7 +130,7 @@ public sealed partial class Lab : IDisposable
         try
         {
             lab.Build();
-            lab.StartTStun(tstun);
+            lab.StartTStun(tstun, tstunOptions);
             lab.CheckReachable();
             return lab;
         }
@@ -496,9 +499,9 @@ public sealed partial class Lab : IDisposable
         }
     }
 
-    private void StartTStun(string tstun)
+    private void StartTStun(string tstun, string[] options)
     {
-        TStun = Start(Server, tstun, "--port", TStunPort.ToString(CultureInfo.InvariantCulture), "--stats-interval", "0", "--verbose");
+        TStun = Start(Server, tstun, ["--port", TStunPort.ToString(CultureInfo.InvariantCulture), "--stats-interval", "0", "--verbose", .. options]);
         var listening = TStun.WaitForLineAsync(l => l.Contains("listening on", StringComparison.Ordinal), TimeSpan.FromSeconds(15))
             .GetAwaiter().GetResult();
         if (listening is null)

@@ -81,3 +81,20 @@ public class LocalCandidatesTests
         Assert.Empty(LocalCandidates.Of(new IPEndPoint(IPAddress.Parse("fe80::1"), Port)));
     }
 }
+
+/// <summary>The path line names the kind of address the connection reached the peer at.</summary>
+public class ConnectionPathTests
+{
+    [Theory]
+    [InlineData("198.51.100.20", 41234, "connected directly over the Internet (198.51.100.20:41234)")]
+    [InlineData("100.64.1.2", 5000, "connected directly over the Internet (100.64.1.2:5000)")]
+    [InlineData("2001:db8::5", 5000, "connected directly over the Internet ([2001:db8::5]:5000)")]
+    [InlineData("10.0.0.5", 41234, "connected directly over the LAN (10.0.0.5:41234)")]
+    [InlineData("172.31.9.9", 1, "connected directly over the LAN (172.31.9.9:1)")]
+    [InlineData("172.32.0.1", 1, "connected directly over the Internet (172.32.0.1:1)")]
+    [InlineData("192.168.1.7", 39001, "connected directly over the LAN (192.168.1.7:39001)")]
+    [InlineData("fd00:5::7", 2, "connected directly over the LAN ([fd00:5::7]:2)")]
+    [InlineData("127.0.0.1", 3, "connected directly on this host (127.0.0.1:3)")]
+    public void Direct(string address, int port, string expected) =>
+        Assert.Equal(expected, Punchhole.Client.Punch.ConnectionPath.Direct(new IPEndPoint(IPAddress.Parse(address), port)));
+}

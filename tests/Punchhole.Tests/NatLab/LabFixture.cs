@@ -18,7 +18,7 @@ public sealed class NatLabCollection
 /// Without root (or the tools, or the published tstun) the tests are skipped with the reason;
 /// under CI they fail instead.
 /// </summary>
-public abstract class LabFixture(LabVariant variant) : IDisposable
+public abstract class LabFixture(LabVariant variant, params string[] tstunOptions) : IDisposable
 {
     private readonly Lock _gate = new();
     private Lab? _lab;
@@ -38,7 +38,7 @@ public abstract class LabFixture(LabVariant variant) : IDisposable
                 {
                     try
                     {
-                        _lab = Lab.Create(Variant, tstun);
+                        _lab = Lab.Create(Variant, tstun, tstunOptions);
                     }
                     catch (LabException e)
                     {
@@ -96,5 +96,8 @@ public sealed class DropLab() : LabFixture(LabVariant.Drop);
 public sealed class ResetLab() : LabFixture(LabVariant.Reset);
 
 public sealed class RandomPortLab() : LabFixture(LabVariant.RandomPort);
+
+/// <summary>Symmetric NATs, and tstun with its relay on (--relay).</summary>
+public sealed class RandomPortRelayLab() : LabFixture(LabVariant.RandomPort, "--relay");
 
 public sealed class PublicPeerLab() : LabFixture(LabVariant.PublicPeer);
