@@ -1,0 +1,289 @@
+using System.Buffers;
+using System.Diagnostics;
+using System.Net.Sockets;
+using System.Security.Cryptography;
+using Punchhole.Secure;
+using Punchhole.Secure.Records;
+using Punchhole.Secure.Sodium;
+
+namespace Punchhole.Tests.Secure;
+
+/// <summary>The encrypted record stream over real sockets, with a relay that tampers with it.</summary>
+public class RecordTests
+{
+    private const int Records = 10;
+    private const int RecordSize = 1000;
+
+    [Fact(Timeout = 120_000)]
+    public async Task Two_hundred_fifty_six_MiB_arrive_intact()
+    {
+        const long total = 256L * 1024 * 1024;
+        using var pair = await LoopbackPair.ConnectAsync();
+        var (key, _) = Keys();
+        await using var sender = RecordEnd.Over(pair.A, key, Keys().Receive);
+        await using var receiver = RecordEnd.Over(pair.B, Keys().Send, key);
+        var clock = Stopwatch.StartNew();
+        var send = Task.Run(async () =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            var random = new Random(256);
+            byte[] chunk = new byte[1024 * 1024];
+            for (long sent = 0; sent < total; sent += chunk.Length)
+            {
+                random.NextBytes(chunk.AsSpan(0, 4096));
+                hash.AppendData(chunk);
+                await sender.Writer.WriteAsync(chunk);
+            }
+            await sender.Writer.CompleteAsync();
+            return Convert.ToHexString(hash.GetHashAndReset());
+        });
+        var receive = Task.Run(async () =>
+        {
+            using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+            long count = 0;
+            while (true)
+            {
+                var record = await receiver.Reader.ReadAsync();
+                hash.AppendData(record.Plaintext.Span);
+                count += record.Plaintext.Length;
+                if (record.Final)
+                {
+                    return (count, Convert.ToHexString(hash.GetHashAndReset()));
+                }
+            }
+        });
+        string sentDigest = await send;
+        var (received, receivedDigest) = await receive;
+        Assert.Equal(total, received);
+        Assert.Equal(sentDigest, receivedDigest);
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"256 MiB took {clock.Elapsed}");
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_flipped_byte_fails_the_record_and_nothing_from_it_on_is_delivered()
+    {
+        var delivered = await RelayAsync((i, record) => i == 3 ? [Flip(record, record.Length - 20)] : [record]);
+        Assert.Equal(3, delivered.Records.Count);
+        Assert.Equal(SecureFailure.Tampered, delivered.Error?.Reason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task An_altered_length_field_fails_the_record()
+    {
+        var shorter = await RelayAsync((i, record) => i == 2 ? [Flip(record, 3)] : [record]);
+        Assert.Equal(2, shorter.Records.Count);
+        Assert.Equal(SecureFailure.Tampered, shorter.Error?.Reason);
+        var huge = await RelayAsync((i, record) => i == 2 ? [Flip(record, 0)] : [record]);
+        Assert.Equal(2, huge.Records.Count);
+        Assert.Equal(SecureFailure.Tampered, huge.Error?.Reason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Reordered_records_fail()
+    {
+        byte[]? held = null;
+        var delivered = await RelayAsync((i, record) =>
+        {
+            if (i == 2)
+            {
+                held = record;
+                return [];
+            }
+            return i == 3 ? [record, held!] : [record];
+        });
+        Assert.Equal(2, delivered.Records.Count);
+        Assert.Equal(SecureFailure.Tampered, delivered.Error?.Reason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_replayed_record_fails()
+    {
+        var delivered = await RelayAsync((i, record) => i == 2 ? [record, record] : [record]);
+        Assert.Equal(3, delivered.Records.Count);
+        Assert.Equal(SecureFailure.Tampered, delivered.Error?.Reason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_record_dropped_from_the_middle_fails_the_next()
+    {
+        var delivered = await RelayAsync((i, record) => i == 4 ? [] : [record]);
+        Assert.Equal(4, delivered.Records.Count);
+        Assert.Equal(SecureFailure.Tampered, delivered.Error?.Reason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_FIN_injected_mid_stream_is_an_early_end()
+    {
+        var delivered = await RelayAsync((i, record) => i == 5 ? null : [record]);
+        Assert.Equal(5, delivered.Records.Count);
+        Assert.IsType<TransferEndedEarlyException>(delivered.Error);
+        Assert.Equal("the transfer ended early", delivered.Error!.Message);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task Every_record_but_the_final_one_is_still_an_early_end()
+    {
+        var delivered = await RelayAsync((i, record) => i == Records ? null : [record]);
+        Assert.Equal(Records, delivered.Records.Count);
+        Assert.IsType<TransferEndedEarlyException>(delivered.Error);
+    }
+
+    [Fact]
+    public void Bytes_after_the_final_record_are_refused()
+    {
+        var (key, _) = Keys();
+        var wire = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var sealer = new RecordSealer(key))
+        {
+            sealer.Seal("last words"u8, final: true, wire);
+            Assert.Throws<InvalidOperationException>(() => sealer.Seal("more"u8, final: false, wire));
+        }
+        wire.Write("junk"u8);
+        using var opener = new RecordOpener(key);
+        var buffer = new System.Buffers.ReadOnlySequence<byte>(wire.WrittenMemory);
+        byte[] plaintext = new byte[RecordFormat.MaxPlaintextLength];
+        Assert.True(opener.TryOpen(ref buffer, plaintext, out int length, out bool final));
+        Assert.True(final);
+        Assert.Equal("last words"u8.ToArray(), plaintext[..length]);
+        var error = Assert.Throws<SecureChannelException>(() => opener.TryOpen(ref buffer, plaintext, out _, out _));
+        Assert.Equal(SecureFailure.ProtocolViolation, error.Reason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_record_sealed_under_another_key_fails()
+    {
+        using var other = new RecordSealer(Keys().Send);
+        var foreign = new System.Buffers.ArrayBufferWriter<byte>();
+        other.Seal(new byte[RecordSize], final: false, foreign);
+        byte[] injected = foreign.WrittenSpan[RecordFormat.HeaderLength..].ToArray();
+        var delivered = await RelayAsync((i, record) => i == 1 ? [injected] : [record]);
+        Assert.Single(delivered.Records);
+        Assert.Equal(SecureFailure.Tampered, delivered.Error?.Reason);
+    }
+
+    [Fact(Timeout = 30_000)]
+    public async Task A_relay_passing_records_unchanged_delivers_all_and_the_end()
+    {
+        var delivered = await RelayAsync((_, record) => [record]);
+        Assert.Equal(Records + 1, delivered.Records.Count);
+        Assert.Null(delivered.Error);
+        for (int i = 0; i < Records; i++)
+        {
+            Assert.Equal(Payload(i), delivered.Records[i]);
+        }
+        Assert.Empty(delivered.Records[Records]);
+    }
+
+    [Theory(Timeout = 30_000)]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task Each_direction_ends_on_its_own(bool leftFirst)
+    {
+        using var pair = await LoopbackPair.ConnectAsync();
+        var (ab, ba) = Keys();
+        await using var left = RecordEnd.Over(pair.A, ab, ba);
+        await using var right = RecordEnd.Over(pair.B, ba, ab);
+        var (first, second) = leftFirst ? (left, right) : (right, left);
+        byte[] early = RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+        byte[] late = RandomNumberGenerator.GetBytes(3 * 1024 * 1024);
+
+        // The first side sends everything and ends its direction...
+        await first.Writer.WriteAsync(early);
+        await first.Writer.CompleteAsync();
+        Assert.Equal(early, await ReadAllAsync(second.Reader));
+        // ...and still receives what the other side sends afterwards.
+        await second.Writer.WriteAsync(late);
+        await second.Writer.CompleteAsync();
+        Assert.Equal(late, await ReadAllAsync(first.Reader));
+    }
+
+    private static byte[] Payload(int index) => Enumerable.Range(0, RecordSize).Select(j => (byte)(index * 31 + j)).ToArray();
+
+    private static byte[] Flip(byte[] record, int at)
+    {
+        byte[] copy = (byte[])record.Clone();
+        copy[at] ^= 0x80;
+        return copy;
+    }
+
+    private static (byte[] Send, byte[] Receive) Keys() =>
+        (RandomNumberGenerator.GetBytes(SecretStream.KeyLength), RandomNumberGenerator.GetBytes(SecretStream.KeyLength));
+
+    private static async Task<byte[]> ReadAllAsync(RecordReader reader)
+    {
+        var all = new MemoryStream();
+        while (true)
+        {
+            var record = await reader.ReadAsync();
+            all.Write(record.Plaintext.Span);
+            if (record.Final)
+            {
+                return all.ToArray();
+            }
+        }
+    }
+
+    private sealed record Delivery(List<byte[]> Records, SecureChannelException? Error);
+
+    /// <summary>Sends ten records and the final one from left to right through a relay applying <paramref name="rule"/>.</summary>
+    private static async Task<Delivery> RelayAsync(Relay.RecordRule rule)
+    {
+        await using var relay = await Relay.StartAsync(leftToRight: rule);
+        var (key, unused) = Keys();
+        await using var sender = RecordEnd.Over(relay.Left, key, unused);
+        await using var receiver = RecordEnd.Over(relay.Right, unused, key);
+        for (int i = 0; i < Records; i++)
+        {
+            sender.Writer.Write(Payload(i));
+        }
+        await sender.Writer.CompleteAsync();
+        sender.Socket.Shutdown(SocketShutdown.Send);
+
+        var records = new List<byte[]>();
+        try
+        {
+            while (true)
+            {
+                var record = await receiver.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+                records.Add(record.Plaintext.ToArray());
+                if (record.Final)
+                {
+                    return new Delivery(records, null);
+                }
+            }
+        }
+        catch (SecureChannelException e)
+        {
+            return new Delivery(records, e);
+        }
+    }
+
+    /// <summary>One side of a record stream over a socket, without a handshake: the keys are given.</summary>
+    private sealed class RecordEnd : IAsyncDisposable
+    {
+        private RecordEnd(Socket socket, byte[] sendKey, byte[] receiveKey)
+        {
+            Socket = socket;
+            Transport = Punchhole.Secure.Transport.Over(new NetworkStream(socket, ownsSocket: false));
+            Writer = new RecordWriter(Transport.Output, sendKey);
+            Reader = new RecordReader(Transport.Input, receiveKey);
+        }
+
+        public Socket Socket { get; }
+
+        public Punchhole.Secure.Transport Transport { get; }
+
+        public RecordWriter Writer { get; }
+
+        public RecordReader Reader { get; }
+
+        public static RecordEnd Over(Socket socket, byte[] sendKey, byte[] receiveKey) => new(socket, sendKey, receiveKey);
+
+        public async ValueTask DisposeAsync()
+        {
+            Writer.Dispose();
+            Reader.Dispose();
+            await Transport.DisposeAsync();
+        }
+    }
+}
