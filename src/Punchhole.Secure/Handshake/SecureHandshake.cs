@@ -85,7 +85,8 @@ internal static class SecureHandshake
         }
         Span<byte> prefix = stackalloc byte[PrefixLength];
         buffer.Slice(0, PrefixLength).CopyTo(prefix);
-        input.AdvanceTo(buffer.Start, buffer.End);
+        // Nothing consumed nor examined: the next read returns these bytes at once.
+        input.AdvanceTo(buffer.Start);
         CheckPrefix(prefix);
         return await ReadExactlyAsync(input, HelloLength, cancellationToken).ConfigureAwait(false) ?? throw ClosedEarly();
     }
