@@ -1,6 +1,12 @@
 using System.Net.Sockets;
 using Punchhole.Client;
 
+// Hidden: proves libsodium is linked in and works where the binary runs (an empty root included).
+if (args is ["--self-test-crypto"])
+{
+    return CryptoCheck.Run(Console.Out, Console.Error);
+}
+
 var parsed = ClientCommandLine.Parse(args);
 if (parsed.Respond("punchhole", ClientCommandLine.Usage, Console.Out, Console.Error) is int exitCode)
 {

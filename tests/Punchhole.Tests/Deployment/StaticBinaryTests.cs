@@ -54,6 +54,29 @@ public class StaticBinaryTests
         Assert.Contains("-L, --listen", await help, StringComparison.Ordinal);
     }
 
+    [SkippableFact(Timeout = 30_000)]
+    public async Task Punchhole_has_libsodium_linked_in_and_its_crypto_works_inside_an_empty_root()
+    {
+        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
+        RepositoryPaths.RequireRoot("chroot");
+        using var root = new EmptyRoot(binary);
+        using var client = ChildProcess.Start("chroot", root.Path, root.Executable, "--self-test-crypto");
+        var output = new StreamReader(client.Output).ReadToEndAsync();
+        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(10)));
+        Assert.Equal("libsodium 1.0.18: sha512, cpace, secretstream ok", (await output).TrimEnd());
+    }
+
+    [SkippableFact]
+    public void Punchhole_has_no_OpenSSL_in_it()
+    {
+        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
+        byte[] bytes = File.ReadAllBytes(binary);
+        foreach (string name in new[] { "libssl", "libcrypto.so", "OpenSSL" })
+        {
+            Assert.True(bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(name)) < 0, $"the binary mentions {name}");
+        }
+    }
+
     internal static async Task<string> DescribeAsync(string binary)
     {
         var info = new ProcessStartInfo("file", ["-b", binary]) { RedirectStandardOutput = true };
