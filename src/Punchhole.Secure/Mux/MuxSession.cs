@@ -107,10 +107,12 @@ internal sealed class MuxSession : IAsyncDisposable
     {
         try
         {
-            if (await _accepted.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false)
-                && _accepted.Reader.TryRead(out var stream))
+            while (await _accepted.Reader.WaitToReadAsync(cancellationToken).ConfigureAwait(false))
             {
-                return stream;
+                if (_accepted.Reader.TryRead(out var stream))
+                {
+                    return stream;
+                }
             }
             return null;
         }

@@ -48,7 +48,10 @@ internal sealed class MuxStream : Stream, IValueTaskSource
     {
         _session = session;
         Id = id;
-        _incoming = new Pipe(new PipeOptions(pauseWriterThreshold: 0, resumeWriterThreshold: 0, useSynchronizationContext: false));
+        // Record-sized segments: a full window is a dozen or so pooled arrays, which the shared
+        // pool keeps, where 4 KiB segments would be hundreds and miss it.
+        _incoming = new Pipe(new PipeOptions(
+            pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Records.RecordFormat.MaxPlaintextLength, useSynchronizationContext: false));
     }
 
     /// <summary>The stream id: odd when the session's first party opened it, even for the second.</summary>
