@@ -14,6 +14,8 @@ public static class FuzzTargets
         ["ip-address"] = ProtocolTargets.IpAddress,
         ["server-cmdline"] = CommandLineTargets.Server,
         ["client-cmdline"] = CommandLineTargets.Client,
+        ["secure-records"] = SecureTargets.Records,
+        ["pairing-code"] = SecureTargets.PairingCodeText,
     };
 
     public static IEnumerable<string> Names => s_targets.Keys;
