@@ -44,26 +44,18 @@ public class StaticBinaryTests
     [SkippableFact(Timeout = 30_000)]
     public async Task Punchhole_runs_inside_an_empty_root_and_shows_its_help()
     {
-        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
-        RepositoryPaths.RequireRoot("chroot");
-        using var root = new EmptyRoot(binary);
-        using var client = ChildProcess.Start("chroot", root.Path, root.Executable, "-h");
-        var help = new StreamReader(client.Output).ReadToEndAsync();
-        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(10)));
-        Assert.StartsWith("Usage: punchhole", await help, StringComparison.Ordinal);
-        Assert.Contains("-L, --listen", await help, StringComparison.Ordinal);
+        var (exitCode, help) = await RunPunchholeInEmptyRootAsync("-h");
+        Assert.Equal(0, exitCode);
+        Assert.StartsWith("Usage: punchhole", help, StringComparison.Ordinal);
+        Assert.Contains("-L, --listen", help, StringComparison.Ordinal);
     }
 
     [SkippableFact(Timeout = 30_000)]
     public async Task Punchhole_has_libsodium_linked_in_and_its_crypto_works_inside_an_empty_root()
     {
-        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
-        RepositoryPaths.RequireRoot("chroot");
-        using var root = new EmptyRoot(binary);
-        using var client = ChildProcess.Start("chroot", root.Path, root.Executable, "--self-test-crypto");
-        var output = new StreamReader(client.Output).ReadToEndAsync();
-        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(10)));
-        Assert.Equal("libsodium 1.0.18: sha512, cpace, secretstream ok", (await output).TrimEnd());
+        var (exitCode, output) = await RunPunchholeInEmptyRootAsync("--self-test-crypto");
+        Assert.Equal(0, exitCode);
+        Assert.Equal("libsodium 1.0.18: sha512, cpace, secretstream ok", output.TrimEnd());
     }
 
     [SkippableFact]
@@ -75,6 +67,18 @@ public class StaticBinaryTests
         {
             Assert.True(bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(name)) < 0, $"the binary mentions {name}");
         }
+    }
+
+    /// <summary>Runs the published punchhole with <paramref name="args"/> in an empty root; its exit code and stdout.</summary>
+    private static async Task<(int? ExitCode, string Output)> RunPunchholeInEmptyRootAsync(params string[] args)
+    {
+        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
+        RepositoryPaths.RequireRoot("chroot");
+        using var root = new EmptyRoot(binary);
+        using var client = ChildProcess.Start("chroot", [root.Path, root.Executable, .. args]);
+        var output = new StreamReader(client.Output).ReadToEndAsync();
+        int? exitCode = await client.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        return (exitCode, await output);
     }
 
     internal static async Task<string> DescribeAsync(string binary)
