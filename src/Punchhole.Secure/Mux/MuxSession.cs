@@ -74,7 +74,8 @@ internal sealed class MuxSession : IAsyncDisposable
 
     /// <summary>
     /// Completes when both sides sent their final record and the connection is closed; faults with
-    /// a <see cref="SecureChannelException"/> (tampering, early end, the peer's abort...) otherwise.
+    /// a <see cref="SecureChannelException"/> otherwise: tampering, an early end, the peer's abort,
+    /// or this side's own <see cref="AbortAsync"/> or dispose (<see cref="SecureFailure.Closed"/>).
     /// </summary>
     public Task Completion => _completion.Task;
 
@@ -142,12 +143,21 @@ internal sealed class MuxSession : IAsyncDisposable
     /// </summary>
     public async Task AbortAsync()
     {
+        var stopped = new SecureChannelException(SecureFailure.Closed, "the session was stopped by this side");
         bool queue;
+        List<MuxStream> open;
         lock (_gate)
         {
             queue = !_finalQueued && _fault is null;
             _finalQueued = true;
             _closing = true;
+            open = [.. _streams.Values];
+            _streams.Clear();
+        }
+        // The streams first, so that their queued data is dropped rather than sent before the abort.
+        foreach (var stream in open)
+        {
+            stream.Fault(stopped);
         }
         if (queue)
         {
@@ -161,15 +171,16 @@ internal sealed class MuxSession : IAsyncDisposable
                 // The peer does not read: it will see the connection break instead.
             }
         }
-        Fail(new SecureChannelException(SecureFailure.Closed, "the session was stopped by this side"), fromLocalAbort: true);
+        Fail(stopped);
         await ((Task)Completion).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
     }
 
     /// <summary>Closes the connection at once if the session did not end; the peer sees an early end.</summary>
     public async ValueTask DisposeAsync()
     {
-        Fail(new SecureChannelException(SecureFailure.Closed, "the session was closed"), fromLocalAbort: true);
+        Fail(new SecureChannelException(SecureFailure.Closed, "the session was closed by this side"));
         await Task.WhenAll(_reader, _writer).ConfigureAwait(false);
+        await ((Task)Completion).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _records.Dispose();
         _recordWriter.Dispose();
         _stop.Dispose();
@@ -448,7 +459,7 @@ internal sealed class MuxSession : IAsyncDisposable
     }
 
     /// <summary>The first failure wins: every stream and waiter gets it, and the connection closes.</summary>
-    private void Fail(Exception error, bool fromLocalAbort = false)
+    private void Fail(Exception error)
     {
         var failure = error as SecureChannelException
             ?? (error is OperationCanceledException
@@ -473,14 +484,7 @@ internal sealed class MuxSession : IAsyncDisposable
         {
             stream.Fault(failure);
         }
-        if (fromLocalAbort)
-        {
-            _completion.TrySetResult();
-        }
-        else
-        {
-            _completion.TrySetException(failure);
-        }
+        _completion.TrySetException(failure);
     }
 
     private void ThrowIfUnusable()
