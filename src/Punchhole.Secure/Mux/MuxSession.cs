@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Punchhole.Secure.Handshake;
 using Punchhole.Secure.Records;
@@ -571,6 +572,7 @@ internal sealed class MuxSession : IAsyncDisposable
             _used = 0;
         }
 
+        [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
         public async ValueTask FlushAsync(CancellationToken cancellationToken)
         {
             if (Unflushed == 0)

@@ -1,4 +1,5 @@
 using System.IO.Pipelines;
+using System.Runtime.CompilerServices;
 
 namespace Punchhole.Secure.Records;
 
@@ -24,6 +25,7 @@ internal sealed class RecordWriter : IDisposable
     public void Write(ReadOnlySpan<byte> plaintext, bool final = false) => _sealer.Seal(plaintext, final, _output);
 
     /// <summary>Sends what was written.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     public async ValueTask FlushAsync(CancellationToken cancellationToken = default)
     {
         var result = await _output.FlushAsync(cancellationToken).ConfigureAwait(false);
