@@ -5,14 +5,17 @@ namespace Punchhole.Secure;
 
 /// <summary>
 /// The connected byte stream the secure channel runs over (the punched socket, or any duplex
-/// stream), seen as a PipeReader and a PipeWriter with buffers sized for 64 KiB records.
+/// stream), seen as a PipeReader and a PipeWriter with buffers sized for 64 KiB records: a read
+/// takes up to several records at once, and a flush of a few records leaves in one write.
 /// Disposing it closes the stream.
 /// </summary>
 internal sealed class Transport : IDuplexPipe, IAsyncDisposable
 {
-    private const int ReadBufferSize = 128 * 1024;
+    private const int ReadBufferSize = 256 * 1024;
     private const int MinimumReadSize = 32 * 1024;
-    private const int WriteBufferSize = 80 * 1024;
+
+    /// <summary>Five records: the session flushes every four, so a flush is one segment, one send.</summary>
+    private const int WriteBufferSize = 5 * Records.RecordFormat.MaxRecordLength;
 
     private readonly Stream _stream;
     private int _disposed;

@@ -21,7 +21,7 @@ internal static class KeySchedule
 {
     public const int ConfirmationKeyLength = 64;
     public const int TagLength = HmacSha512.Length;
-    public const int TrafficKeyLength = SecretStream.KeyLength;
+    public const int TrafficKeyLength = ChaCha20Poly1305.KeyLength;
 
     public static ReadOnlySpan<byte> Salt => "punchhole secure channel v1"u8;
 

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using Punchhole.Secure.Handshake;
@@ -368,8 +367,7 @@ internal sealed class MuxSession : IAsyncDisposable
 
     private async Task WriteLoopAsync()
     {
-        byte[] plaintext = ArrayPool<byte>.Shared.Rent(RecordFormat.MaxPlaintextLength);
-        var batch = new RecordBatch(_recordWriter, plaintext);
+        var batch = new RecordBatch(_recordWriter);
         try
         {
             var queue = _writerQueue.Reader;
@@ -415,10 +413,6 @@ internal sealed class MuxSession : IAsyncDisposable
         catch (Exception e)
         {
             Fail(e);
-        }
-        finally
-        {
-            ArrayPool<byte>.Shared.Return(plaintext, clearArray: true);
         }
     }
 
@@ -525,37 +519,44 @@ internal sealed class MuxSession : IAsyncDisposable
         public static WriterItem Final(GoAwayCode code) => new(WriterItemKind.Final, FrameType.GoAway, 0, null, null, code);
     }
 
-    /// <summary>The record being filled: frames are appended until it is full or the queue runs dry.</summary>
-    private sealed class RecordBatch(RecordWriter writer, byte[] plaintext)
+    /// <summary>
+    /// The record being filled, in the transport's own buffer: frames (and stream data, copied once
+    /// from the writer's buffer) are appended until it is full or the queue runs dry, then it is
+    /// sealed where it lies.
+    /// </summary>
+    private sealed class RecordBatch(RecordWriter writer)
     {
+        private const int Capacity = RecordFormat.MaxPlaintextLength;
+
+        private Memory<byte> _room;
         private int _used;
 
         public long Unflushed { get; private set; }
 
         public void Add(FrameType type, uint streamId, uint? value)
         {
-            if (_used + MuxFrame.HeaderLength + 4 > RecordFormat.MaxPlaintextLength)
+            if (_used + MuxFrame.HeaderLength + 4 > Capacity)
             {
                 Seal(final: false);
             }
-            _used += MuxFrame.Write(plaintext.AsSpan(_used), type, streamId, value);
+            _used += MuxFrame.Write(Room()[_used..], type, streamId, value);
         }
 
         public void AddData(MuxStream stream, out bool again)
         {
-            if (RecordFormat.MaxPlaintextLength - _used - MuxFrame.HeaderLength < MinDataRoom)
+            if (Capacity - _used - MuxFrame.HeaderLength < MinDataRoom)
             {
                 Seal(final: false);
             }
-            int room = RecordFormat.MaxPlaintextLength - _used - MuxFrame.HeaderLength;
-            int n = stream.TakeChunk(plaintext.AsSpan(_used + MuxFrame.HeaderLength, room), out again);
+            var room = Room();
+            int n = stream.TakeChunk(room[(_used + MuxFrame.HeaderLength)..], out again);
             if (n == 0)
             {
                 return;
             }
-            MuxFrame.WriteHeader(plaintext.AsSpan(_used), FrameType.Data, stream.Id, n);
+            MuxFrame.WriteHeader(room[_used..], FrameType.Data, stream.Id, n);
             _used += MuxFrame.HeaderLength + n;
-            if (RecordFormat.MaxPlaintextLength - _used - MuxFrame.HeaderLength < MinDataRoom)
+            if (Capacity - _used - MuxFrame.HeaderLength < MinDataRoom)
             {
                 Seal(final: false);
             }
@@ -567,20 +568,35 @@ internal sealed class MuxSession : IAsyncDisposable
             {
                 return;
             }
-            writer.Write(plaintext.AsSpan(0, _used), final);
-            Unflushed += RecordFormat.RecordLength(_used);
+            Room();
+            Unflushed += writer.EndRecord(_used, final);
+            _room = default;
             _used = 0;
         }
 
         [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
         public async ValueTask FlushAsync(CancellationToken cancellationToken)
         {
+            // A flush hands the pipe's buffers on: a record still open goes with them.
+            Seal(final: false);
+            _room = default;
             if (Unflushed == 0)
             {
                 return;
             }
             Unflushed = 0;
             await writer.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        /// <summary>The open record's plaintext room, begun in the pipe's buffer when there is none.</summary>
+        private Span<byte> Room()
+        {
+            if (_room.IsEmpty)
+            {
+                _room = writer.BeginRecord();
+                _used = 0;
+            }
+            return _room.Span[..Capacity];
         }
     }
 }

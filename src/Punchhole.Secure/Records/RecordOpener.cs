@@ -1,38 +1,40 @@
 using System.Buffers;
-using System.Buffers.Binary;
+using System.Runtime.InteropServices;
 using Punchhole.Secure.Sodium;
 
 namespace Punchhole.Secure.Records;
 
 /// <summary>
-/// Opens the records of one direction from the bytes received so far. A record is opened only
-/// once all its bytes are there and it authenticates, so nothing of an altered record, nor of
-/// anything after it, is ever handed on.
+/// Opens the records of one direction from the bytes received so far, decrypting each in place in
+/// the receive buffer (or, for a record split across buffer segments, in a scratch buffer). A
+/// record is opened only once all its bytes are there and it authenticates, so nothing of an
+/// altered record, nor of anything after it, is ever handed on.
 /// </summary>
 internal sealed class RecordOpener : IDisposable
 {
-    private readonly byte[] _key;
-    private SecretStream? _stream;
+    private readonly ChaCha20Poly1305 _aead;
+    private ulong _sequence;
     private byte[]? _scratch;
     private bool _failed;
 
     public RecordOpener(ReadOnlySpan<byte> key)
     {
-        _key = key.ToArray();
+        _aead = new ChaCha20Poly1305(key);
     }
 
     /// <summary>True once the final record has been opened.</summary>
     public bool Finished { get; private set; }
 
     /// <summary>
-    /// Opens the next record at the start of <paramref name="buffer"/> into <paramref name="plaintext"/>
-    /// (at least <see cref="RecordFormat.MaxPlaintextLength"/> bytes) and slices the buffer past it.
-    /// False when the record is not complete yet.
+    /// Opens the next record at the start of <paramref name="buffer"/> and slices the buffer past
+    /// it. The buffer's memory must be writable: the record is decrypted where it lies, and
+    /// <paramref name="plaintext"/> points into it (or into this opener's scratch buffer) until the
+    /// buffer is released or the next record is opened. False when the record is not complete yet.
     /// </summary>
     /// <exception cref="SecureChannelException">The record failed authentication, or bytes follow the final record.</exception>
-    public bool TryOpen(ref ReadOnlySequence<byte> buffer, Span<byte> plaintext, out int length, out bool final)
+    public bool TryOpen(ref ReadOnlySequence<byte> buffer, out Memory<byte> plaintext, out bool final)
     {
-        length = 0;
+        plaintext = default;
         final = false;
         if (_failed)
         {
@@ -46,74 +48,58 @@ internal sealed class RecordOpener : IDisposable
             }
             return false;
         }
-        if (_stream is null)
-        {
-            if (buffer.Length < RecordFormat.HeaderLength)
-            {
-                return false;
-            }
-            Span<byte> header = stackalloc byte[RecordFormat.HeaderLength];
-            buffer.Slice(0, RecordFormat.HeaderLength).CopyTo(header);
-            _stream = SecretStream.ForReceiving(_key, header);
-            Secret.Wipe(_key);
-            buffer = buffer.Slice(RecordFormat.HeaderLength);
-        }
-        if (buffer.Length < RecordFormat.LengthFieldLength)
+        if (buffer.Length < RecordFormat.HeaderLength)
         {
             return false;
         }
-        Span<byte> lengthField = stackalloc byte[RecordFormat.LengthFieldLength];
-        buffer.Slice(0, RecordFormat.LengthFieldLength).CopyTo(lengthField);
-        uint sealedLength = BinaryPrimitives.ReadUInt32BigEndian(lengthField);
-        if (sealedLength is < RecordFormat.MinSealedLength or > RecordFormat.MaxSealedLength)
+        Span<byte> header = stackalloc byte[RecordFormat.HeaderLength];
+        buffer.Slice(0, RecordFormat.HeaderLength).CopyTo(header);
+        if (!RecordFormat.TryReadHeader(header, out int length, out bool last))
         {
-            // Only an altered length field can say this: the record cannot authenticate.
+            // Only an altered header can say this: the record cannot authenticate.
             _failed = true;
             throw SecureChannelException.Tampered();
         }
-        long recordLength = RecordFormat.LengthFieldLength + sealedLength;
+        int recordLength = RecordFormat.RecordLength(length);
         if (buffer.Length < recordLength)
         {
             return false;
         }
-        var sealedBytes = buffer.Slice(RecordFormat.LengthFieldLength, sealedLength);
-        ReadOnlySpan<byte> ciphertext;
-        if (sealedBytes.IsSingleSegment)
+        var recordBytes = buffer.Slice(0, recordLength);
+        Memory<byte> record;
+        if (recordBytes.IsSingleSegment)
         {
-            ciphertext = sealedBytes.FirstSpan;
+            record = MemoryMarshal.AsMemory(recordBytes.First);
         }
         else
         {
-            _scratch ??= ArrayPool<byte>.Shared.Rent(RecordFormat.MaxSealedLength);
-            sealedBytes.CopyTo(_scratch);
-            ciphertext = _scratch.AsSpan(0, (int)sealedLength);
+            _scratch ??= ArrayPool<byte>.Shared.Rent(RecordFormat.MaxRecordLength);
+            recordBytes.CopyTo(_scratch);
+            record = _scratch.AsMemory(0, recordLength);
         }
-        if (!_stream.TryPull(ciphertext, lengthField, plaintext, out length, out byte tag))
+        Span<byte> nonce = stackalloc byte[ChaCha20Poly1305.NonceLength];
+        RecordFormat.Nonce(_sequence, nonce);
+        var span = record.Span;
+        if (!_aead.TryOpen(nonce, span.Slice(RecordFormat.HeaderLength, length), header, span.Slice(RecordFormat.HeaderLength + length, RecordFormat.TagLength)))
         {
             _failed = true;
             throw SecureChannelException.Tampered();
         }
-        if (tag == SecretStream.TagFinal)
-        {
-            Finished = true;
-            final = true;
-        }
-        else if (tag != SecretStream.TagMessage)
-        {
-            _failed = true;
-            throw SecureChannelException.Violation($"a record with the unknown tag {tag}");
-        }
+        // 2^64 records cannot arrive: the sender refuses to seal the last nonce.
+        _sequence++;
+        Finished = last;
+        final = last;
+        plaintext = record.Slice(RecordFormat.HeaderLength, length);
         buffer = buffer.Slice(recordLength);
         return true;
     }
 
     public void Dispose()
     {
-        Secret.Wipe(_key);
-        _stream?.Dispose();
+        _aead.Dispose();
         if (_scratch is not null)
         {
-            ArrayPool<byte>.Shared.Return(_scratch);
+            ArrayPool<byte>.Shared.Return(_scratch, clearArray: true);
             _scratch = null;
         }
     }

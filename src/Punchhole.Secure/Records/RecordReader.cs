@@ -9,13 +9,17 @@ internal readonly record struct Record(ReadOnlyMemory<byte> Plaintext, bool Fina
 
 /// <summary>
 /// Reads the records of the receiving direction from the transport's PipeReader, one at a time,
-/// into a pooled buffer: no allocation per record.
+/// each decrypted in place in the pipe's buffer: no allocation and no copy per record. The pipe's
+/// buffer is held until every complete record in it has been read.
 /// </summary>
 internal sealed class RecordReader : IDisposable
 {
     private readonly PipeReader _input;
     private readonly RecordOpener _opener;
-    private byte[]? _plaintext = ArrayPool<byte>.Shared.Rent(RecordFormat.MaxPlaintextLength);
+
+    // What is left of the buffer the last record came from, still held from the pipe.
+    private ReadOnlySequence<byte> _held;
+    private bool _holding;
 
     public RecordReader(PipeReader input, ReadOnlySpan<byte> key)
     {
@@ -32,10 +36,19 @@ internal sealed class RecordReader : IDisposable
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<Record> ReadAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(_plaintext is null, this);
         if (_opener.Finished)
         {
             throw new InvalidOperationException("The final record was already read.");
+        }
+        if (_holding)
+        {
+            _holding = false;
+            var rest = _held;
+            if (TryOpen(ref rest, out var next))
+            {
+                return next;
+            }
+            _input.AdvanceTo(rest.Start, rest.End);
         }
         while (true)
         {
@@ -49,22 +62,9 @@ internal sealed class RecordReader : IDisposable
                 throw new TransferEndedEarlyException(e.Message, e);
             }
             var buffer = result.Buffer;
-            bool opened;
-            int length;
-            bool final;
-            try
+            if (TryOpen(ref buffer, out var record))
             {
-                opened = _opener.TryOpen(ref buffer, _plaintext, out length, out final);
-            }
-            catch
-            {
-                _input.AdvanceTo(buffer.Start, buffer.End);
-                throw;
-            }
-            if (opened)
-            {
-                _input.AdvanceTo(buffer.Start);
-                return new Record(_plaintext.AsMemory(0, length), final);
+                return record;
             }
             _input.AdvanceTo(buffer.Start, buffer.End);
             if (result.IsCompleted)
@@ -78,13 +78,29 @@ internal sealed class RecordReader : IDisposable
         }
     }
 
-    public void Dispose()
+    /// <summary>Opens the record at the start of <paramref name="buffer"/>, holding the buffer when it does.</summary>
+    private bool TryOpen(ref ReadOnlySequence<byte> buffer, out Record record)
     {
-        _opener.Dispose();
-        if (_plaintext is not null)
+        bool opened;
+        Memory<byte> plaintext;
+        bool final;
+        try
         {
-            ArrayPool<byte>.Shared.Return(_plaintext, clearArray: true);
-            _plaintext = null;
+            opened = _opener.TryOpen(ref buffer, out plaintext, out final);
         }
+        catch
+        {
+            _input.AdvanceTo(buffer.Start, buffer.End);
+            throw;
+        }
+        if (opened)
+        {
+            _held = buffer;
+            _holding = true;
+        }
+        record = new Record(plaintext, final);
+        return opened;
     }
+
+    public void Dispose() => _opener.Dispose();
 }

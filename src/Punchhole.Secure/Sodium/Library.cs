@@ -14,7 +14,6 @@ internal static unsafe class Library
     internal const int Sha512StateBytes = 208;
     internal const int HmacSha512StateBytes = 416;
     internal const int HmacSha256StateBytes = 208;
-    internal const int SecretStreamStateBytes = 52;
 
     private static readonly Lazy<bool> Started = new(Start, LazyThreadSafetyMode.ExecutionAndPublication);
 
@@ -39,7 +38,6 @@ internal static unsafe class Library
         Check("crypto_hash_sha512_state", Native.crypto_hash_sha512_statebytes(), Sha512StateBytes);
         Check("crypto_auth_hmacsha512_state", Native.crypto_auth_hmacsha512_statebytes(), HmacSha512StateBytes);
         Check("crypto_auth_hmacsha256_state", Native.crypto_auth_hmacsha256_statebytes(), HmacSha256StateBytes);
-        Check("crypto_secretstream_xchacha20poly1305_state", Native.crypto_secretstream_xchacha20poly1305_statebytes(), SecretStreamStateBytes);
         return true;
     }
 

@@ -84,23 +84,14 @@ internal static unsafe partial class Native
     internal static partial uint randombytes_uniform(uint upperBound);
 
     [LibraryImport(Lib)]
-    internal static partial nuint crypto_secretstream_xchacha20poly1305_statebytes();
+    internal static partial int crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+        byte* ciphertext, byte* mac, ulong* macLength, byte* message, ulong messageLength,
+        byte* additional, ulong additionalLength, byte* secretNonce, byte* publicNonce, byte* key);
 
     [LibraryImport(Lib)]
-    internal static partial int crypto_secretstream_xchacha20poly1305_init_push(void* state, byte* header, byte* key);
-
-    [LibraryImport(Lib)]
-    internal static partial int crypto_secretstream_xchacha20poly1305_push(
-        void* state, byte* ciphertext, ulong* ciphertextLength,
-        byte* message, ulong messageLength, byte* additional, ulong additionalLength, byte tag);
-
-    [LibraryImport(Lib)]
-    internal static partial int crypto_secretstream_xchacha20poly1305_init_pull(void* state, byte* header, byte* key);
-
-    [LibraryImport(Lib)]
-    internal static partial int crypto_secretstream_xchacha20poly1305_pull(
-        void* state, byte* message, ulong* messageLength, byte* tag,
-        byte* ciphertext, ulong ciphertextLength, byte* additional, ulong additionalLength);
+    internal static partial int crypto_aead_chacha20poly1305_ietf_decrypt_detached(
+        byte* message, byte* secretNonce, byte* ciphertext, ulong ciphertextLength, byte* mac,
+        byte* additional, ulong additionalLength, byte* publicNonce, byte* key);
 
     [LibraryImport(Lib)]
     internal static partial int crypto_pwhash(

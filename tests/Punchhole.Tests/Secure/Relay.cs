@@ -30,7 +30,7 @@ internal sealed class Relay : IAsyncDisposable
     }
 
     /// <summary>
-    /// What to send for record <paramref name="index"/> (0-based, wire bytes with its length field);
+    /// What to send for record <paramref name="index"/> (0-based, wire bytes with its header);
     /// null ends the direction with a FIN right there.
     /// </summary>
     public delegate IEnumerable<byte[]>? RecordRule(int index, byte[] record);
@@ -56,7 +56,7 @@ internal sealed class Relay : IAsyncDisposable
 
     /// <summary>
     /// A relay that passes <paramref name="skip"/> bytes of each direction (the handshake) as
-    /// they come, then applies the rules to the records that follow, after the 24-byte header.
+    /// they come, then applies the rules to the records that follow.
     /// </summary>
     public static async Task<Relay> StartAsync(RecordRule? leftToRight = null, RecordRule? rightToLeft = null, int skip = 0, bool capture = false) =>
         new(await LoopbackPair.ConnectAsync(), await LoopbackPair.ConnectAsync(), leftToRight, rightToLeft, skip, capture);
@@ -106,7 +106,7 @@ internal sealed class Relay : IAsyncDisposable
                 to.Shutdown(SocketShutdown.Send);
                 return;
             }
-            // The handshake passes as it comes (each side waits for the other's hello), then the header.
+            // The handshake passes as it comes (each side waits for the other's hello).
             byte[] passing = new byte[Math.Max(skip, 1)];
             for (int passed = 0; passed < skip;)
             {
@@ -121,23 +121,22 @@ internal sealed class Relay : IAsyncDisposable
                 passed += n;
             }
             byte[] header = new byte[RecordFormat.HeaderLength];
-            if (!await ReadFullyAsync(input, header))
-            {
-                to.Shutdown(SocketShutdown.Send);
-                return;
-            }
-            count(header);
-            await output.WriteAsync(header, _stop.Token);
-            byte[] length = new byte[4];
             for (int index = 0; ; index++)
             {
-                if (!await ReadFullyAsync(input, length))
+                if (!await ReadFullyAsync(input, header))
                 {
                     break;
                 }
-                byte[] record = new byte[4 + BinaryPrimitives.ReadUInt32BigEndian(length)];
-                length.CopyTo(record, 0);
-                if (!await ReadFullyAsync(input, record.AsMemory(4)))
+                int length = (int)(BinaryPrimitives.ReadUInt32BigEndian(header) & 0x7fff_ffff);
+                if (length > RecordFormat.MaxPlaintextLength)
+                {
+                    // Not a record: pass it on for the receiver to refuse, and stop.
+                    await output.WriteAsync(header, _stop.Token);
+                    break;
+                }
+                byte[] record = new byte[RecordFormat.RecordLength(length)];
+                header.CopyTo(record, 0);
+                if (!await ReadFullyAsync(input, record.AsMemory(RecordFormat.HeaderLength)))
                 {
                     break;
                 }
