@@ -104,8 +104,9 @@ internal sealed class PairingCode
     public override string ToString() => $"{Nameplate.ToString(CultureInfo.InvariantCulture)}-{string.Join('-', _words)}";
 
     /// <summary>
-    /// The 32-byte T-STUN key: SHA-512(lv_cat(label, nameplate in decimal)) cut to 32 bytes. It
-    /// depends on the nameplate only, never on the words.
+    /// The 32-byte T-STUN key: <c>T-STUN/2</c>, then SHA-512(lv_cat(label, nameplate in decimal))
+    /// cut to 24 bytes (see <see cref="RendezvousName"/>). It depends on the nameplate only, never
+    /// on the words.
     /// </summary>
     public SessionKey RendezvousKey()
     {
@@ -114,7 +115,7 @@ internal sealed class PairingCode
         LengthValue.Append(input, Encoding.ASCII.GetBytes(Nameplate.ToString(CultureInfo.InvariantCulture)));
         Span<byte> digest = stackalloc byte[Sha512.HashLength];
         Sha512.Hash(input.WrittenSpan, digest);
-        return SessionKey.Read(digest[..SessionKey.Length]);
+        return RendezvousName.Key(digest[..RendezvousName.Length]);
     }
 
     /// <summary>The PAKE password (CPace's PRS): the three words joined by dashes, in ASCII.</summary>

@@ -56,7 +56,7 @@ internal sealed class SecretCode
     public static SecretCode FromCode(PairingCode code) => new(SecretKind.Code, code.RendezvousKey(), code.Password());
 
     /// <summary>
-    /// A free-form phrase: the server-visible key is Argon2id(phrase), so that whoever sees it
+    /// A free-form phrase: the server-visible key is <c>T-STUN/2</c> and 24 bytes of Argon2id(phrase), so that whoever sees it
     /// pays 64 MiB and a few hundred milliseconds per guess; the whole phrase is the PAKE password.
     /// Takes about that long here too.
     /// </summary>
@@ -64,9 +64,9 @@ internal sealed class SecretCode
     {
         ArgumentException.ThrowIfNullOrEmpty(phrase);
         byte[] password = Encoding.UTF8.GetBytes(phrase);
-        Span<byte> key = stackalloc byte[SessionKey.Length];
-        Argon2id.DeriveKey(password, PhraseSalt, PhraseIterations, PhraseMemoryBytes, key);
-        return new SecretCode(SecretKind.Phrase, SessionKey.Read(key), password);
+        Span<byte> name = stackalloc byte[RendezvousName.Length];
+        Argon2id.DeriveKey(password, PhraseSalt, PhraseIterations, PhraseMemoryBytes, name);
+        return new SecretCode(SecretKind.Phrase, RendezvousName.Key(name), password);
     }
 
     /// <summary>A code if the text has a code's shape (see <see cref="PairingCode.LooksLikeCode"/>), otherwise a phrase.</summary>

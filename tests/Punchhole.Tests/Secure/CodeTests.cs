@@ -118,12 +118,11 @@ public partial class CodeTests
     [Fact]
     public void The_nameplate_key_is_the_documented_hash()
     {
-        // SHA-512(lv_cat("punchhole v1 rendezvous key from nameplate", "482913")), first 32 bytes.
+        // "T-STUN/2", then SHA-512(lv_cat("punchhole v1 rendezvous key from nameplate", "482913")), first 24 bytes.
         byte[] label = Encoding.ASCII.GetBytes("punchhole v1 rendezvous key from nameplate");
         byte[] input = [(byte)label.Length, .. label, 6, .. "482913"u8];
-        Assert.Equal(
-            Convert.ToHexStringLower(System.Security.Cryptography.SHA512.HashData(input)[..32]),
-            PairingCode.Parse("482913-tonul-kemar-osku").RendezvousKey().ToString());
+        byte[] key = [.. "T-STUN/2"u8, .. System.Security.Cryptography.SHA512.HashData(input)[..24]];
+        Assert.Equal(Convert.ToHexStringLower(key), PairingCode.Parse("482913-tonul-kemar-osku").RendezvousKey().ToString());
     }
 
     [Fact(Timeout = 60_000)]
@@ -136,9 +135,9 @@ public partial class CodeTests
         Assert.Equal(SecretKind.Phrase, secret.Kind);
         Assert.Equal(Encoding.UTF8.GetBytes(phrase), secret.Password.ToArray());
 
-        var expected = new byte[32];
-        Argon2id.DeriveKey(Encoding.UTF8.GetBytes(phrase), "punchhole-phr-v1"u8, 3, 64 * 1024 * 1024, expected);
-        Assert.Equal(Convert.ToHexStringLower(expected), secret.RendezvousKey.ToString());
+        var name = new byte[24];
+        Argon2id.DeriveKey(Encoding.UTF8.GetBytes(phrase), "punchhole-phr-v1"u8, 3, 64 * 1024 * 1024, name);
+        Assert.Equal(Convert.ToHexStringLower([.. "T-STUN/2"u8, .. name]), secret.RendezvousKey.ToString());
         Assert.NotEqual(KeyPhrase.Derive(phrase), secret.RendezvousKey);
         // 64 MiB of memory-hard work is not instant: a cheap hash would be.
         Assert.True(elapsed > TimeSpan.FromMilliseconds(20), $"Argon2id took only {elapsed}");
