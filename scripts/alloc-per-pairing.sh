@@ -2,19 +2,24 @@
 # Managed bytes tstun allocates per pairing in steady state, from its own counters.
 # Usage: scripts/alloc-per-pairing.sh [PAIRS=50000]
 # Starts tstun, warms it with 20,000 pairings (pools and the heap reach steady state), asks for
-# its counters (SIGUSR1), runs PAIRS more pairings with pairload -c 64 -S 4, asks again, and
-# divides the growth of alloc_bytes (GC.GetTotalAllocatedBytes) by the growth of paired.
-# Env: TSTUN (default artifacts/tstun/tstun), SHARED_TOOLS (default ../shared/tools), PAIRLOAD (prebuilt).
+# its counters (SIGUSR1), runs PAIRS more pairings with -c 64 -S 4, asks again, and divides the
+# growth of alloc_bytes (GC.GetTotalAllocatedBytes) by the growth of paired. The load comes from
+# pairload, or from punchhole-load (with a note) when pairload.c is not found.
+# Env: SERVER (default tstun; also tstun-base, tstun-spinlock, NAME:N); TSTUN, TSTUN_ARGS,
+#      SHARED_TOOLS, PAIRLOAD, PHLOAD: see scripts/lib/servers.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/servers.sh
 pairs=${1:-50000}
-tools=${SHARED_TOOLS:-../shared/tools}
+server=${SERVER:-tstun}
+case ${server%%:*} in tstun | tstun-base | tstun-spinlock) ;; *) echo "SERVER must be a tstun variant (its counters are read)" >&2; exit 2 ;; esac
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-pairload=${PAIRLOAD:-}
-[ -n "$pairload" ] || { pairload=$work/pairload; gcc -O2 -o "$pairload" "$tools/pairload.c"; }
-port=$((10000 + RANDOM % 20000))
-"${TSTUN:-artifacts/tstun/tstun}" --port "$port" --stats-interval 0 2>"$work/log" & pid=$!
-for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
+reference_tools "$work"
+check_servers "$server"
+use_loads pairload
+load() { closed_loop "$loads" -c 64 -n "$1" -S 4; } # PAIRS
+SERVER_LOG=$work/log start_server "$server"
+pid=$server_pid
 
 stats() { # the newest summary line after asking for one
   local n; n=$(grep -c ' stats ' "$work/log" || true)
@@ -24,9 +29,9 @@ stats() { # the newest summary line after asking for one
 }
 field() { tr ' ' '\n' <<<"$1" | sed -n "s/^$2=//p"; }
 
-"$pairload" -p "$port" -c 64 -n 20000 -S 4 >/dev/null
+load 20000 >/dev/null
 first=$(stats)
-"$pairload" -p "$port" -c 64 -n "$pairs" -S 4
+load "$pairs"
 second=$(stats)
 kill -TERM $pid; wait $pid 2>/dev/null || true
 echo "before: $first"

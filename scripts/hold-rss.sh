@@ -3,41 +3,34 @@
 # Usage: scripts/hold-rss.sh [HOLD=9000] [warm|cold]
 #   warm (default): a 20,000-pair run first, so the heap and pools are already at steady state;
 #   cold: measure from a server that has served nothing.
-# Env: SERVER (tstun|cpair), LOAD (pairload|punchhole-load: pairload -H, or punchhole-load hold,
-#      which reads the RSS itself and splits past 9000 clients over processes),
-#      TSTUN (binary, default artifacts/tstun/tstun), SHARED_TOOLS (default ../shared/tools),
-#      PAIRLOAD, CPAIR, PHLOAD: prebuilt binaries (default: built here).
+# Env: SERVER (default tstun; any name of scripts/lib/servers.sh: tstun-ref, cpair, tstun-base,
+#      tstun-spinlock, NAME:N), LOAD (pairload|punchhole-load: pairload -H, or punchhole-load hold,
+#      which reads the RSS itself and splits past 9000 clients over processes; punchhole-load
+#      stands in, with a note, when pairload.c is not found); TSTUN, TSTUN_ARGS, SHARED_TOOLS,
+#      TSTUN_REF, CPAIR, PAIRLOAD, PHLOAD: see scripts/lib/servers.sh.
 # Prints the load tool's own line(s), then one line: server=.. load=.. mode=.. hold=.. ok=..
 #      errors=.. rss_before_kb=.. rss_during_kb=.. growth_bytes_per_waiting_client=..
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/lib/servers.sh
 hold=${1:-9000}; mode=${2:-warm}
-server=${SERVER:-tstun}; load=${LOAD:-pairload}
-tools=${SHARED_TOOLS:-../shared/tools}
+server=${SERVER:-tstun}
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-pairload=${PAIRLOAD:-}
-[ -n "$pairload" ] || { pairload=$work/pairload; gcc -O2 -o "$pairload" "$tools/pairload.c"; }
-phload=${PHLOAD:-}
-if [ "$load" = punchhole-load ] && [ -z "$phload" ]; then
-  dotnet build load/Punchhole.Load -c Release --nologo -v quiet >&2
-  phload=load/Punchhole.Load/bin/Release/net10.0/punchhole-load
+reference_tools "$work"
+check_servers "$server"
+use_loads "${LOAD:-pairload}"
+load=$loads
+case $load in pairload | punchhole-load) ;; *) echo "LOAD must be one of pairload or punchhole-load" >&2; exit 2 ;; esac
+SERVER_LOG=$work/log start_server "$server"
+pid=$server_pid
+if [ "$mode" = warm ]; then
+  closed_loop "$load" -c 64 -n 20000 -S 4 >/dev/null
 fi
-port=$((10000 + RANDOM % 20000))  # below the ephemeral range, where load connections live
-if [ "$server" = cpair ]; then
-  cpair=${CPAIR:-}
-  [ -n "$cpair" ] || { cpair=$work/cpair; gcc -O2 -pthread -o "$cpair" "$tools/cpair.c"; }
-  "$cpair" -p "$port" & pid=$!
-else
-  "${TSTUN:-artifacts/tstun/tstun}" --port "$port" --stats-interval 0 2>"$work/log" & pid=$!
-fi
-for _ in $(seq 100); do (exec 3<>/dev/tcp/127.0.0.1/$port) 2>/dev/null && break; sleep 0.05; done
-rss() { awk '/VmRSS/ {print $2}' /proc/$pid/status; }
-[ "$mode" = warm ] && "$pairload" -p "$port" -c 64 -n 20000 -S 4 >/dev/null
 sleep 0.5
 
 if [ "$load" = punchhole-load ]; then
   # It reads the server's RSS before the clients come and once they all wait (after --settle-ms).
-  "$phload" hold -p "$port" -H "$hold" -S 4 --server-pid "$pid" > "$work/out" || true
+  "$PHLOAD" hold -p "$port" -H "$hold" -S 4 --server-pid "$pid" > "$work/out" || true
   result=$(sed -n 's/^result //p' "$work/out")
   field() { tr ' ' '\n' <<<"$result" | sed -n "s/^$1=//p"; }
   cat "$work/out"
@@ -47,12 +40,12 @@ if [ "$load" = punchhole-load ]; then
   exit 0
 fi
 
-before=$(rss)
-"$pairload" -p "$port" -H "$hold" -S 4 -w 3000 -t 30 > "$work/out" & lp=$!
+before=$(rss_kb "$pid")
+"$PAIRLOAD" -p "$port" -H "$hold" -S 4 -w 3000 -t 30 > "$work/out" & lp=$!
 # pairload prints "hold:" once every first half is connected and has sent its key, then pauses 1 s.
 for _ in $(seq 200); do grep -q '^hold:' "$work/out" && break; sleep 0.05; done
 sleep 0.3
-during=$(rss)
+during=$(rss_kb "$pid")
 wait $lp || true
 cat "$work/out"
 line=$(grep '^pairs=' "$work/out" || true)

@@ -3,7 +3,7 @@
 # Per variant: punch successes out of N (for the random-port NAT: clean failures within 15 s)
 # and the median time from start to connected. Prints a Markdown table; with --write, also
 # puts it into docs/NAT.md between the natlab-trials markers.
-# Usage: sudo scripts/natlab-trials.sh [N] [--write] [--variant NAME]...
+# Usage (as root): scripts/natlab-trials.sh [N] [--write] [--variant NAME]...
 #   variants: drop, v6, rst, random-port, public-peer (default: all)
 # Env: SKIP_PUBLISH=1 uses the binaries already in artifacts/.
 set -euo pipefail

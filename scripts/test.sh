@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
-# The test command: publishes the static binaries, runs every test, prints "N passed, N failed".
-# Run as root so the chroot and network-namespace (NAT lab) tests run instead of skipping.
+# The test command: publishes the static binaries (x64 and arm64), packs the .NET tool, builds
+# the .deb packages, runs every test, prints "N passed, N failed".
+# Run as root so the chroot, dpkg and network-namespace (NAT lab) tests run instead of skipping.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/publish.sh || { echo "publish failed"; echo "0 passed, 1 failed"; exit 1; }
+for step in "publish.sh linux-x64 linux-arm64" pack.sh package-deb.sh; do
+  # shellcheck disable=SC2086
+  scripts/$step || { echo "scripts/$step failed"; echo "0 passed, 1 failed"; exit 1; }
+done
 results=$(mktemp -d)
 timeout 75m dotnet test Punchhole.sln -c Release --nologo \
   --logger "trx;LogFilePrefix=run" --logger "console;verbosity=normal" \

@@ -22,13 +22,18 @@ internal static class ClientCommandLine
           -T, --tstun HOST           T-STUN server host (required)
           -P, --tstun-port PORT      T-STUN server port (default 3477)
           -H, --bind ADDR            bind to this local address
-          -s, --send-only            send only (stdin -> peer)
-          -r, --receive-only         receive only (peer -> stdout)
-          -L, --listen [BIND:]PORT   forward: listen on BIND:PORT (default 127.0.0.1) and relay the
-                                     first connection accepted there over the punched connection
+          -s, --send-only            send only (stdin -> peer); data from the peer is an error
+                                     (is the other side also using -s?)
+          -r, --receive-only         receive only (peer -> stdout); data on stdin is never sent and
+                                     makes the exit status 1 (a terminal or an empty stdin is fine)
+          -L, --listen [BIND:]PORT   forward: listen on BIND:PORT (BIND a name or address, default
+                                     127.0.0.1) and relay the first connection accepted there over
+                                     the punched connection; a second one is refused
           -R, --connect HOST:PORT    forward: connect to the service at HOST:PORT and relay it
               --punch-timeout S      keep trying the simultaneous open for S seconds (default 10)
-              --wait-timeout S       wait at most S seconds for the peer at the server (default 60)
+              --wait-timeout S       wait at most S seconds for the peer (default 600); when the
+                                     server ends a wait sooner, ask it again from the same port
+          -q, --quiet                no live progress line on a terminal
           -v, --verbose              report every attempt
           -h, --help                 show this help
               --version              show the version
@@ -36,13 +41,16 @@ internal static class ClientCommandLine
         SSH to a host behind a NAT, no other tool needed:
           there:  punchhole -4T tstun.example.org -R localhost:22 KEY
           here:   punchhole -4T tstun.example.org -L 2222 KEY   then   ssh -p 2222 localhost
-        Exit status: 0 when both directions finished, 1 when the connection failed, 2 for bad usage.
+        Exit status: 0 only when every byte read was delivered and the peer ended cleanly; 1 for any
+        failure (data lost, a reset, the connection failed: one line says which side and why);
+        2 for bad usage; 130/143 when interrupted by SIGINT/SIGTERM (connections are reset).
+
         """;
 
     private static readonly OptionReader Reader = new(
-        shortFlags: "46hsrv",
+        shortFlags: "46hsrvq",
         shortWithValue: "TPHLR",
-        longFlags: ["ipv4", "ipv6", "help", "version", "send-only", "receive-only", "verbose"],
+        longFlags: ["ipv4", "ipv6", "help", "version", "send-only", "receive-only", "verbose", "quiet"],
         longWithValue: ["tstun", "tstun-port", "bind", "listen", "connect", "punch-timeout", "wait-timeout"]);
 
     public static ParsedCommandLine<ClientOptions> Parse(IReadOnlyList<string> args)
@@ -91,6 +99,9 @@ internal static class ClientCommandLine
                     break;
                 case "-v" or "--verbose":
                     options = options with { Verbose = true };
+                    break;
+                case "-q" or "--quiet":
+                    options = options with { Quiet = true };
                     break;
                 case "-T" or "--tstun":
                     if (value.Length == 0)
@@ -151,19 +162,23 @@ internal static class ClientCommandLine
         return ParsedCommandLine<ClientOptions>.Run(options);
     }
 
-    /// <summary>[BIND:]PORT with BIND an IP address, possibly in brackets; loopback by default, as ssh -L.</summary>
+    /// <summary>[BIND:]PORT with BIND a name or an IP address, possibly in brackets; loopback by default, as ssh -L.</summary>
     private static ListenForward? ParseListen(string name, string text, out string? error)
     {
         var (host, portText) = SplitHostPort(text);
-        var bind = IPAddress.Loopback;
-        if (host is not null && !IPAddress.TryParse(host, out bind))
+        if (host is { Length: 0 })
         {
-            error = $"{name}: '{OptionValue.Printable(host)}' is not an IP address (use {name} [BIND:]PORT)";
+            error = $"{name}: '{OptionValue.Printable(text)}' has an empty address (use {name} [BIND:]PORT)";
+            return null;
+        }
+        if (host is not null && !IsHostText(host))
+        {
+            error = $"{name}: '{OptionValue.Printable(host)}' is not a host name or address";
             return null;
         }
         // Port 0 lets the system pick one; the chosen port is logged.
         return OptionValue.TryPort(name, portText, allowZero: true, out int port, out error)
-            ? new ListenForward(bind!, port)
+            ? new ListenForward(host, port)
             : null;
     }
 
@@ -176,10 +191,22 @@ internal static class ClientCommandLine
             error = $"{name}: '{OptionValue.Printable(text)}' is not HOST:PORT";
             return null;
         }
+        if (!IsHostText(host))
+        {
+            error = $"{name}: '{OptionValue.Printable(host)}' is not a host name or address";
+            return null;
+        }
         return OptionValue.TryPort(name, portText, allowZero: false, out int port, out error)
             ? new ConnectForward(host, port)
             : null;
     }
+
+    /// <summary>
+    /// Characters a host name or an IP address can hold (an IPv6 address with its zone too): what
+    /// else is typed there is a mistake, better said now than as a failed lookup after the peer came.
+    /// </summary>
+    private static bool IsHostText(string host) =>
+        host.All(c => char.IsAsciiLetterOrDigit(c) || c is '.' or '-' or '_' or ':' or '%');
 
     private static (string? Host, string Port) SplitHostPort(string text)
     {

@@ -20,16 +20,22 @@ internal enum RelayMode
 /// <summary>A local TCP endpoint the punched connection is joined to instead of stdin/stdout.</summary>
 internal abstract record Forward;
 
-/// <summary>-L [BIND:]PORT: listen here and relay the first connection accepted.</summary>
-internal sealed record ListenForward(IPAddress Bind, int Port) : Forward
+/// <summary>-L [BIND:]PORT: listen here and relay the first connection accepted. BIND is a name or an address; null for 127.0.0.1.</summary>
+internal sealed record ListenForward(string? Host, int Port) : Forward
 {
-    public override string ToString() => new IPEndPoint(Bind, Port).ToString();
+    public override string ToString() => HostPort.Format(Host ?? IPAddress.Loopback.ToString(), Port);
 }
 
 /// <summary>-R HOST:PORT: connect to this service once the hole is punched and relay it.</summary>
 internal sealed record ConnectForward(string Host, int Port) : Forward
 {
-    public override string ToString() => Host.Contains(':', StringComparison.Ordinal) ? $"[{Host}]:{Port}" : $"{Host}:{Port}";
+    public override string ToString() => HostPort.Format(Host, Port);
+}
+
+/// <summary>HOST:PORT as people write it, with an IPv6 address in brackets.</summary>
+internal static class HostPort
+{
+    public static string Format(string host, int port) => host.Contains(':', StringComparison.Ordinal) ? $"[{host}]:{port}" : $"{host}:{port}";
 }
 
 /// <summary>Everything the command line decides.</summary>
@@ -55,12 +61,18 @@ internal sealed record ClientOptions
     /// <summary>How long to keep trying the simultaneous open.</summary>
     public TimeSpan PunchTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    /// <summary>How long to wait at the T-STUN server for the partner (the server gives up at 30 s).</summary>
-    public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromSeconds(60);
+    /// <summary>
+    /// How long to wait for the partner: long enough to pass a generated KEY on by phone. Servers
+    /// end a wait sooner (ours at 30 s by default, the original at 30 s); the client then registers again.
+    /// </summary>
+    public TimeSpan WaitTimeout { get; init; } = TimeSpan.FromMinutes(10);
 
     public Forward? Forward { get; init; }
 
     public bool Verbose { get; init; }
+
+    /// <summary>-q: no live progress line.</summary>
+    public bool Quiet { get; init; }
 
     /// <summary>"IPv4 (-4)" or "IPv6 (-6)", for messages.</summary>
     public static string Describe(AddressFamily family) => family == AddressFamily.InterNetwork ? "IPv4 (-4)" : "IPv6 (-6)";

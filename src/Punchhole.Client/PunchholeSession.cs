@@ -1,44 +1,104 @@
 using System.Net;
 using System.Net.Sockets;
+using Punchhole.Client.Forwarding;
+using Punchhole.Client.Progress;
+using Punchhole.Client.Punch;
+using Punchhole.Client.Relay;
+using Punchhole.Client.Rendezvous;
 using Punchhole.Protocol;
 
 namespace Punchhole.Client;
 
-/// <summary>One run of the client: rendezvous, punch, then relay stdin/stdout or a forwarded connection.</summary>
-internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Stream input, Stream output)
+/// <summary>
+/// One run of the client: rendezvous, punch, then relay stdin/stdout or a forwarded connection.
+/// Failures before the relay are <see cref="ClientFailure"/>s; the relay's own ending decides the
+/// exit code (<see cref="RelayOutcome"/>).
+/// </summary>
+internal sealed class PunchholeSession(ClientOptions options, ClientLog log, StandardIo io)
 {
-    /// <summary>How long -s waits for the peer's EOF once it has sent everything.</summary>
-    private static readonly TimeSpan DrainAfterEof = TimeSpan.FromSeconds(10);
-
-    public async Task RunAsync()
+    /// <summary>Returns the exit code.</summary>
+    public async Task<int> RunAsync()
     {
+        CheckStandardStreams();
         var server = await ResolveServerAsync().ConfigureAwait(false);
-        var family = server.AddressFamily;
+        var service = options.Forward is ConnectForward connect ? await ServiceTarget.ResolveAsync(connect).ConfigureAwait(false) : null;
+        using var listener = options.Forward is ListenForward listen ? await LocalListener.OpenAsync(listen, log).ConfigureAwait(false) : null;
         string phrase = options.Key ?? GenerateKey();
-        using var listener = options.Forward is ListenForward listen ? OpenListener(listen) : null;
 
-        Socket peerSocket;
-        using (var port = LocalPort.Reserve(options.Bind, family))
+        Socket punched;
+        using (var port = LocalPort.Reserve(options.Bind, server.AddressFamily))
         {
-            var peer = await Rendezvous.AskAsync(server, port.EndPoint, KeyPhrase.Derive(phrase), options.WaitTimeout, log).ConfigureAwait(false);
+            var peer = await new RendezvousWait(server, port.EndPoint, KeyPhrase.Derive(phrase), options, log).FindPeerAsync().ConfigureAwait(false);
             log.Info($"the peer is {peer}");
-            peerSocket = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
+            punched = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
         }
-        KeepAlive(peerSocket);
-        using (peerSocket)
+        using var peerEnd = new SocketEnd(punched, "the peer");
+        KeepAlive(punched);
+        RelayEnd local, remote = peerEnd;
+        try
         {
             switch (options.Forward)
             {
                 case ListenForward:
-                    await ForwardAcceptedAsync(listener!, peerSocket).ConfigureAwait(false);
+                    (local, remote) = await listener!.AcceptFirstAsync(peerEnd).ConfigureAwait(false);
                     break;
-                case ConnectForward connect:
-                    await ForwardToServiceAsync(connect, peerSocket).ConfigureAwait(false);
+                case ConnectForward:
+                    local = await service!.ConnectAsync().ConfigureAwait(false);
+                    log.Info($"forwarding the peer to {service.Name}");
                     break;
                 default:
-                    await RelayStandardStreamsAsync(peerSocket).ConfigureAwait(false);
+                    local = new StandardStreamsEnd(io);
                     break;
             }
+        }
+        catch
+        {
+            // The peer must not take our going for a clean end.
+            peerEnd.Abort();
+            throw;
+        }
+        using (local)
+        {
+            return await RelayAsync(local, remote).ConfigureAwait(false);
+        }
+    }
+
+    private async Task<int> RelayAsync(RelayEnd local, RelayEnd peer)
+    {
+        var meter = new TransferMeter();
+        RelayOutcome outcome;
+        var progress = options.Forward is null && !options.Quiet
+            ? TransferProgress.Start(log, meter, sends: options.Mode != RelayMode.ReceiveOnly, receives: options.Mode != RelayMode.SendOnly, local.SourceLength)
+            : null;
+        try
+        {
+            outcome = await new Junction(local, peer, options.Mode, meter, log).RunAsync().ConfigureAwait(false);
+        }
+        finally
+        {
+            if (progress is not null)
+            {
+                await progress.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+        log.Info(outcome.Describe());
+        return outcome.ExitCode;
+    }
+
+    /// <summary>A closed stdin or stdout that the mode needs fails at once, before the peer is involved.</summary>
+    private void CheckStandardStreams()
+    {
+        if (options.Forward is not null)
+        {
+            return;
+        }
+        if (io.InputClosed && options.Mode != RelayMode.ReceiveOnly)
+        {
+            throw new ClientFailure("stdin is closed, so there is nothing to send: use -r to receive only, or < /dev/null to send nothing");
+        }
+        if (io.OutputClosed && options.Mode != RelayMode.SendOnly)
+        {
+            throw new ClientFailure("stdout is closed, so what the peer sends could not be written: use -s to send only");
         }
     }
 
@@ -49,9 +109,17 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
     private static void KeepAlive(Socket socket)
     {
         socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
-        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
-        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 10);
-        socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 6);
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, 30);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, 10);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, 6);
+        }
+        catch (SocketException)
+        {
+            // Windows before 10 version 1709 (and Server 2016) cannot tune the probes; with the
+            // system's own timing they still find a dead peer, only later.
+        }
     }
 
     private string GenerateKey()
@@ -64,111 +132,7 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Str
     private async Task<IPEndPoint> ResolveServerAsync()
     {
         var family = options.Family ?? options.Bind?.AddressFamily;
-        if (IPAddress.TryParse(options.ServerHost, out var address))
-        {
-            if (family is { } wanted && address.AddressFamily != wanted)
-            {
-                throw new ClientFailure($"the T-STUN server address {address} is not {ClientOptions.Describe(wanted)}");
-            }
-            return new IPEndPoint(address, options.ServerPort);
-        }
-        IPAddress[] found;
-        try
-        {
-            found = await Dns.GetHostAddressesAsync(options.ServerHost, family ?? AddressFamily.Unspecified).ConfigureAwait(false);
-        }
-        catch (SocketException e)
-        {
-            throw new ClientFailure($"cannot resolve the T-STUN server '{options.ServerHost}': {e.Message}");
-        }
-        var chosen = found.FirstOrDefault(a => family is null || a.AddressFamily == family)
-            ?? throw new ClientFailure($"the T-STUN server '{options.ServerHost}' has no {(family is { } f ? ClientOptions.Describe(f) + " " : "")}address");
-        return new IPEndPoint(chosen, options.ServerPort);
-    }
-
-    private Socket OpenListener(ListenForward listen)
-    {
-        var socket = new Socket(listen.Bind.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        try
-        {
-            socket.Bind(new IPEndPoint(listen.Bind, listen.Port));
-            socket.Listen(1);
-        }
-        catch (SocketException e)
-        {
-            socket.Dispose();
-            throw new ClientFailure($"cannot listen on {listen}: {e.Message}");
-        }
-        log.Info($"listening on {socket.LocalEndPoint}; the first connection there is forwarded to the peer");
-        return socket;
-    }
-
-    private async Task ForwardAcceptedAsync(Socket listener, Socket peer)
-    {
-        log.Info($"waiting for a connection on {listener.LocalEndPoint} to forward");
-        using var local = await listener.AcceptAsync().ConfigureAwait(false);
-        listener.Close();
-        log.Info($"forwarding {local.RemoteEndPoint} to the peer");
-        await Relay.JoinAsync(local, "the local connection", peer, "the peer").ConfigureAwait(false);
-        log.Info("forwarded connection closed");
-    }
-
-    private async Task ForwardToServiceAsync(ConnectForward connect, Socket peer)
-    {
-        var local = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        using (local)
-        {
-            try
-            {
-                using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-                await local.ConnectAsync(connect.Host, connect.Port, timeout.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException)
-            {
-                throw new ClientFailure($"cannot connect to the forwarded service {connect}: {(e is SocketException s ? s.Message : "no answer in 10 s")}");
-            }
-            log.Info($"forwarding the peer to {connect}");
-            await Relay.JoinAsync(peer, "the peer", local, $"the service at {connect}").ConfigureAwait(false);
-            log.Info("forwarded connection closed");
-        }
-    }
-
-    private async Task RelayStandardStreamsAsync(Socket peer)
-    {
-        using var network = new NetworkStream(peer, ownsSocket: false);
-        Task<long> sent = Task.FromResult(0L), received;
-        switch (options.Mode)
-        {
-            case RelayMode.SendOnly:
-                sent = Relay.PumpAsync(input, "stdin", network, "the peer", () => Relay.ShutdownSend(peer));
-                // Read on until the peer's EOF, so our close never resets data it has not read;
-                // but not for ever: the original client sends its FIN only at its own stdin's EOF.
-                received = Relay.DrainAsync(peer);
-                await Relay.BothAsync(sent, DrainAfterOurEofAsync(sent, received), peer).ConfigureAwait(false);
-                break;
-            case RelayMode.ReceiveOnly:
-                Relay.ShutdownSend(peer);
-                received = Relay.PumpAsync(network, "the peer", output, "stdout", () => { });
-                await received.ConfigureAwait(false);
-                break;
-            default:
-                sent = Relay.PumpAsync(input, "stdin", network, "the peer", () => Relay.ShutdownSend(peer));
-                received = Relay.PumpAsync(network, "the peer", output, "stdout", () => { });
-                await Relay.BothAsync(sent, received, peer).ConfigureAwait(false);
-                break;
-        }
-        log.Info($"done: sent {sent.Result} bytes, received {(received.IsCompletedSuccessfully ? received.Result : 0)} bytes");
-    }
-
-    /// <summary>Waits for the peer's EOF; once ours is out, at most <see cref="DrainAfterEof"/> more.</summary>
-    private async Task DrainAfterOurEofAsync(Task sent, Task received)
-    {
-        if (await Task.WhenAny(received, sent).ConfigureAwait(false) == sent
-            && await Task.WhenAny(received, Task.Delay(DrainAfterEof)).ConfigureAwait(false) != received)
-        {
-            log.Info($"the peer has not closed its side {DrainAfterEof.TotalSeconds:0} s after our EOF; closing");
-            return;
-        }
-        await received.ConfigureAwait(false);
+        var addresses = await HostResolver.ResolveAsync(options.ServerHost, family, "the T-STUN server").ConfigureAwait(false);
+        return new IPEndPoint(addresses[0], options.ServerPort);
     }
 }

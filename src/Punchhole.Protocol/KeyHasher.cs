@@ -38,9 +38,9 @@ public sealed class KeyHasher
     /// <summary>SipHash-2-4 of a 32-byte message given as four little-endian words.</summary>
     /// <remarks>
     /// One loop over plain locals, on purpose. With the state in a struct or passed by reference
-    /// to inlined helpers, the JIT kept it in memory and every step went through the stack: about
+    /// to inlined helpers, the JIT keeps it in memory and every step goes through the stack: about
     /// 90 ns a hash on the 2-core test box, against about 22 ns like this (KeyLookupBenchmarks;
-    /// docs/PERFORMANCE.md). Tests check it against a general SipHash written plainly.
+    /// docs/PERFORMANCE.md). The tests check it against a general SipHash written plainly.
     /// </remarks>
     internal ulong Hash64(ulong m0, ulong m1, ulong m2, ulong m3)
     {

@@ -1,16 +1,31 @@
 using System.Runtime.InteropServices;
+using System.Security.Cryptography;
 
 namespace Punchhole.Protocol;
 
 /// <summary>
-/// Random bytes straight from the kernel (getrandom(2)). .NET's RandomNumberGenerator
-/// goes through OpenSSL, which a static binary in an empty root does not have.
+/// Random bytes from the operating system. On Linux straight from the kernel (getrandom(2)):
+/// there .NET's RandomNumberGenerator goes through OpenSSL, which a static binary in an empty
+/// root does not have. Elsewhere (the .NET tool on Windows or macOS) RandomNumberGenerator,
+/// which asks the system's own generator there, with no OpenSSL involved.
 /// </summary>
 public static partial class SecureRandom
 {
     private const int EINTR = 4;
 
-    public static unsafe void Fill(Span<byte> buffer)
+    public static void Fill(Span<byte> buffer)
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            FillFromKernel(buffer);
+        }
+        else
+        {
+            RandomNumberGenerator.Fill(buffer);
+        }
+    }
+
+    private static unsafe void FillFromKernel(Span<byte> buffer)
     {
         fixed (byte* start = buffer)
         {

@@ -1,6 +1,6 @@
 namespace Punchhole.Protocol;
 
-/// <summary>Constants of the T-STUN rendezvous protocol (see PROTOCOL.md).</summary>
+/// <summary>Constants of the T-STUN rendezvous protocol (see docs/PROTOCOL.md).</summary>
 public static class TStun
 {
     /// <summary>The well-known rendezvous port.</summary>

@@ -50,9 +50,9 @@ internal sealed class AcceptLoop : IDisposable
                 Interlocked.Exchange(ref _resumeAt, now + (long)pause.TotalMilliseconds);
                 return;
             }
-            // Inline on the heartbeat thread, on purpose: handing it to the thread pool here, at
-            // the edge of descriptor exhaustion, made the runtime abort ("Out of memory.") when
-            // the pool had to start a thread (DescriptorExhaustionTests).
+            // Inline on the heartbeat thread, on purpose: at the edge of descriptor exhaustion the
+            // thread pool may need to start a thread, and the runtime aborts ("Out of memory.")
+            // when it cannot get a descriptor for one.
             Accept();
         }
     }

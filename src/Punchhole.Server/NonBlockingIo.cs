@@ -3,11 +3,25 @@ using System.Runtime.InteropServices;
 
 namespace Punchhole.Server;
 
+/// <summary>What a peer's TCP has done with everything written to it so far.</summary>
+internal enum Delivery
+{
+    /// <summary>Every byte was acknowledged: the peer's kernel holds it, so the peer is there.</summary>
+    Acknowledged,
+
+    /// <summary>Not acknowledged yet: ask again later.</summary>
+    Unacknowledged,
+
+    /// <summary>The connection is gone (reset, or already closed): nothing sent will be delivered.</summary>
+    Gone,
+}
+
 /// <summary>
-/// One recv or send that never blocks (MSG_DONTWAIT), straight on a socket's descriptor. The
-/// fast path needs nothing more, and going around .NET's socket engine for it saves the
-/// SocketAsyncContext and the two fcntl calls that switching a .NET socket to non-blocking
-/// costs. Anything that would block falls back to pooled SocketAsyncEventArgs.
+/// Raw calls on a socket's descriptor for the hot path: one recv or send that never blocks
+/// (MSG_DONTWAIT), and the question whether what was sent has been acknowledged. Going around
+/// .NET's socket engine for these saves the SocketAsyncContext and the two fcntl calls that
+/// switching a .NET socket to non-blocking costs. Anything that would block falls back to pooled
+/// SocketAsyncEventArgs.
 /// </summary>
 internal static class NonBlockingIo
 {
@@ -32,15 +46,67 @@ internal static class NonBlockingIo
         }
     }
 
-    private static unsafe SocketError Call(Socket socket, byte* buffer, int length, bool send, out int transferred)
+    /// <summary>
+    /// Whether the peer's TCP has acknowledged every byte written to <paramref name="socket"/>
+    /// (SIOCOUTQ, the bytes sent or queued but not acknowledged, is 0), or the connection is gone
+    /// (the TCP state is CLOSE: a reset, since this side has not closed). One ioctl when the
+    /// answer is yes; a getsockopt more otherwise.
+    /// </summary>
+    public static unsafe Delivery Probe(Socket socket)
     {
-        transferred = 0;
-        var handle = socket.SafeHandle;
+        if (!TryAddRef(socket, out var handle, out int fd))
+        {
+            return Delivery.Gone;
+        }
+        try
+        {
+            int outstanding = 0;
+            if (Libc.ioctl(fd, Libc.SIOCOUTQ, &outstanding) != 0)
+            {
+                return Delivery.Gone;
+            }
+            if (outstanding == 0)
+            {
+                return Delivery.Acknowledged;
+            }
+            // tcp_info starts with the state byte; the kernel copies only as much as asked for.
+            byte state = 0;
+            int length = 1;
+            return Libc.getsockopt(fd, Libc.IPPROTO_TCP, Libc.TCP_INFO, &state, &length) != 0 || state == Libc.TCP_CLOSE
+                ? Delivery.Gone
+                : Delivery.Unacknowledged;
+        }
+        finally
+        {
+            handle.DangerousRelease();
+        }
+    }
+
+    /// <summary>Keeps the descriptor from being closed and reused during a raw call; false when it is closed already.</summary>
+    public static bool TryAddRef(Socket socket, out SafeHandle handle, out int fd)
+    {
+        handle = socket.SafeHandle;
         bool added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            int fd = (int)handle.DangerousGetHandle();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        fd = added ? (int)handle.DangerousGetHandle() : -1;
+        return added;
+    }
+
+    private static unsafe SocketError Call(Socket socket, byte* buffer, int length, bool send, out int transferred)
+    {
+        transferred = 0;
+        if (!TryAddRef(socket, out var handle, out int fd))
+        {
+            return SocketError.OperationAborted;
+        }
+        try
+        {
             while (true)
             {
                 nint n = send
@@ -59,16 +125,9 @@ internal static class NonBlockingIo
                 }
             }
         }
-        catch (ObjectDisposedException)
-        {
-            return SocketError.OperationAborted;
-        }
         finally
         {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            handle.DangerousRelease();
         }
     }
 }

@@ -6,7 +6,8 @@ namespace Punchhole.Server;
 
 /// <summary>
 /// The T-STUN server: a listener, an accept loop, a table of waiting clients, one heartbeat for
-/// every deadline and a watcher for waiting clients that reset. Start once; Stop is idempotent.
+/// every wait and key deadline, and a watcher thread for waiting clients that reset, which also
+/// polls the claimed waiters whose acknowledgement is pending. Start once; Stop is idempotent.
 /// </summary>
 internal sealed class RendezvousServer : IDisposable
 {
@@ -34,7 +35,8 @@ internal sealed class RendezvousServer : IDisposable
         _sessions = new SessionPool(id => new ClientSession(this, id));
         _perAddress = new PerAddressLimit(options.MaxPerIp);
         _heartbeat = new Heartbeat(options.HeartbeatInterval, OnHeartbeat);
-        Watcher = new DisconnectWatcher(OnReset);
+        Confirmations = new PendingConfirmations(() => Watcher!.Wake());
+        Watcher = new DisconnectWatcher(OnReset, Confirmations.Poll);
     }
 
     public ServerOptions Options { get; }
@@ -46,6 +48,12 @@ internal sealed class RendezvousServer : IDisposable
     public PairingTable Table { get; }
 
     public DisconnectWatcher Watcher { get; }
+
+    /// <summary>Arrivals waiting for their claimed waiter's acknowledgement; polled on the watcher's thread.</summary>
+    public PendingConfirmations Confirmations { get; }
+
+    /// <summary>True once <see cref="Stop"/> has begun.</summary>
+    public bool IsStopping => Volatile.Read(ref _stopping) != 0;
 
     public Microsoft.Extensions.ObjectPool.ObjectPool<SessionIo> IoPool { get; } = SessionIo.CreatePool();
 
@@ -213,8 +221,8 @@ internal sealed class RendezvousServer : IDisposable
     }
 
     /// <summary>
-    /// Stops accepting and ends every wait and key read, each without a reply. Idempotent: the
-    /// first call does the work and later calls return at once.
+    /// Stops accepting and ends every wait, key read and pending confirmation, each without a
+    /// reply. Idempotent: the first call does the work and later calls return at once.
     /// </summary>
     public void Stop()
     {
@@ -243,7 +251,12 @@ internal sealed class RendezvousServer : IDisposable
                     break;
             }
         }
+        // The poll runs on the watcher's thread: once it has stopped, what it left pending is ended here.
         Watcher.Dispose();
+        foreach (var arrival in Confirmations.Close())
+        {
+            arrival.EndConfirmationAtShutdown();
+        }
     }
 
     public void Dispose() => Stop();

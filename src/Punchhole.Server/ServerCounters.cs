@@ -11,6 +11,7 @@ internal sealed class ServerCounters
     public long KeyTimedOut;
     public long BadKeys;
     public long Disconnected;
+    public long DeadWaiters;
     public long RejectedWaiting;
     public long RejectedConnections;
     public long RejectedPerIp;
@@ -29,6 +30,7 @@ internal sealed class ServerCounters
             .Append(" key_timeouts=").Append(Volatile.Read(ref KeyTimedOut))
             .Append(" bad_keys=").Append(Volatile.Read(ref BadKeys))
             .Append(" disconnected=").Append(Volatile.Read(ref Disconnected))
+            .Append(" dead_waiters=").Append(Volatile.Read(ref DeadWaiters))
             .Append(" rejected_waiting=").Append(Volatile.Read(ref RejectedWaiting))
             .Append(" rejected_connections=").Append(Volatile.Read(ref RejectedConnections))
             .Append(" rejected_per_ip=").Append(Volatile.Read(ref RejectedPerIp))

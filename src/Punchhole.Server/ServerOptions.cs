@@ -17,6 +17,13 @@ internal sealed record ServerOptions
     /// <summary>The longest a client may take to send its 32 key bytes.</summary>
     public TimeSpan KeyTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>
+    /// How long an arrival that claimed a waiter waits for the waiter's TCP to acknowledge the
+    /// reply sent to it; past it the waiter counts as gone. A round trip, with room for one
+    /// retransmission of the reply at the shortest RTO and a slow mobile link.
+    /// </summary>
+    public TimeSpan ConfirmTimeout { get; init; } = TimeSpan.FromSeconds(2);
+
     /// <summary>The most clients that may wait unpaired at once.</summary>
     public int MaxWaiting { get; init; } = 50_000;
 
@@ -50,6 +57,13 @@ internal sealed record ServerOptions
 
     /// <summary>Descriptors kept free for the listener, logs and the runtime (threads, lazily loaded assemblies).</summary>
     public const int ReservedDescriptors = 64;
+
+    /// <summary>
+    /// The lowest open-file limit tstun starts with: the runtime's own descriptors, the reserve and
+    /// the accept loop's spares, and room for some clients. Below it the runtime's socket engine
+    /// itself may fail to start.
+    /// </summary>
+    public const int MinimumOpenFiles = 128;
 
     /// <summary>
     /// The connection cap in force: <see cref="MaxConnections"/> (unlimited when 0), but never more

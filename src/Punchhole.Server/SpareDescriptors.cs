@@ -9,7 +9,6 @@ namespace Punchhole.Server;
 /// </summary>
 internal sealed class SpareDescriptors : IDisposable
 {
-
     private readonly int[] _held;
     private readonly Lock _gate = new();
     private int _count;
@@ -19,9 +18,6 @@ internal sealed class SpareDescriptors : IDisposable
         _held = new int[count];
         TryTakeAll();
     }
-
-    /// <summary>How many spares are held now.</summary>
-    public int Count => Volatile.Read(ref _count);
 
     /// <summary>Takes every spare back; false (holding none) when the process cannot spare them yet.</summary>
     public bool TryTakeAll()

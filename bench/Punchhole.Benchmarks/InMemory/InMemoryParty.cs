@@ -23,6 +23,11 @@ internal sealed class InMemoryParty : RendezvousParty
 
     private bool _waitEnded;
 
+    /// <summary>The next waiter in the same bucket of the reference spin-lock table (Reference/), which threads its chains through the parties.</summary>
+#pragma warning disable CS0649 // The budget tests compile this file without that table, which alone assigns it.
+    internal InMemoryParty? NextInBucket;
+#pragma warning restore CS0649
+
     /// <summary>Starts a new incarnation for a client whose key has arrived: the phase the table expects.</summary>
     public void Arrive(in SessionKey key)
     {

@@ -5,10 +5,10 @@ namespace Punchhole.Benchmarks.InMemory;
 
 /// <summary>
 /// The server's pairing pipeline with the sockets taken out: 32 key bytes in, parsed into a
-/// <see cref="SessionKey"/>, paired or parked in the real <see cref="PairingTable"/>, the waiter
-/// signalled through its pooled completion, and each side's <c>ADDR PORT</c> reply formatted.
+/// <see cref="SessionKey"/>, paired or parked in the real <see cref="PairingTable"/>, each side's
+/// <c>ADDR PORT</c> reply formatted and the waiter signalled through its pooled completion.
 /// It follows <c>ClientSession.Pair</c> step for step, so what it costs is what the server's hot
-/// path costs, less the system calls.
+/// path costs, less the system calls (the sends and the acknowledgement probe).
 /// </summary>
 internal sealed class InMemoryRendezvous
 {
@@ -27,11 +27,13 @@ internal sealed class InMemoryRendezvous
         switch (Table.PairOrWait(party, out var found))
         {
             case PairingResult.Paired:
-                // As in the server: read the partner before signalling it, since its continuation runs now.
-                var partnerAddress = found!.Address;
-                var waiter = (InMemoryParty)found;
+                // As in the server: the waiter's reply first (where the server then asks whether the
+                // waiter's TCP acknowledged it), and the waiter read before it is signalled, since
+                // its continuation runs now.
+                var waiter = (InMemoryParty)found!;
+                PeerReply.Format(party.Address, partnerReply);
+                var partnerAddress = waiter.Address;
                 waiter.Signal(PairOutcome.PairedWith(party.Address));
-                PeerReply.Format(waiter.Outcome.Partner, partnerReply);
                 return PeerReply.Format(partnerAddress, reply);
             case PairingResult.Waiting:
                 party.Wait();

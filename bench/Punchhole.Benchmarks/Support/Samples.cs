@@ -6,10 +6,10 @@ namespace Punchhole.Benchmarks.Support;
 /// <summary>Fixed inputs, the same in every run: wire keys from a seeded generator and the protocol's example addresses.</summary>
 internal static class Samples
 {
-    /// <summary>The example IPv4 client of PROTOCOL.md, as a dual-stack server sees it (IPv4-mapped).</summary>
+    /// <summary>The example IPv4 client of docs/PROTOCOL.md, as a dual-stack server sees it (IPv4-mapped).</summary>
     public static readonly IPEndPoint V4 = new(IPAddress.Parse("198.51.100.20").MapToIPv6(), 35943);
 
-    /// <summary>The example IPv6 client of PROTOCOL.md.</summary>
+    /// <summary>The example IPv6 client of docs/PROTOCOL.md.</summary>
     public static readonly IPEndPoint V6 = new(IPAddress.Parse("2001:db8::7"), 40001);
 
     public static IPEndPoint EndPoint(string family) => family switch

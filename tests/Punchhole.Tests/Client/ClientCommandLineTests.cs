@@ -62,12 +62,30 @@ public class ClientCommandLineTests
     [Fact]
     public void Forwarding_options_parse()
     {
-        Assert.Equal(new ListenForward(IPAddress.Loopback, 2222), Parsed("-4T", "h", "-L", "2222", "k").Forward);
-        Assert.Equal(new ListenForward(IPAddress.Any, 2222), Parsed("-4T", "h", "-L", "0.0.0.0:2222", "k").Forward);
-        Assert.Equal(new ListenForward(IPAddress.IPv6Loopback, 2222), Parsed("-6T", "h", "--listen", "[::1]:2222", "k").Forward);
+        Assert.Equal(new ListenForward(null, 2222), Parsed("-4T", "h", "-L", "2222", "k").Forward);
+        Assert.Equal(new ListenForward("0.0.0.0", 2222), Parsed("-4T", "h", "-L", "0.0.0.0:2222", "k").Forward);
+        Assert.Equal(new ListenForward("::1", 2222), Parsed("-6T", "h", "--listen", "[::1]:2222", "k").Forward);
+        Assert.Equal(new ListenForward("localhost", 2222), Parsed("-4T", "h", "-L", "localhost:2222", "k").Forward);
+        Assert.Equal("localhost:2222", Parsed("-4T", "h", "-L", "localhost:2222", "k").Forward!.ToString());
+        Assert.Equal("127.0.0.1:2222", Parsed("-4T", "h", "-L", "2222", "k").Forward!.ToString());
         Assert.Equal(new ConnectForward("localhost", 22), Parsed("-4T", "h", "-R", "localhost:22", "k").Forward);
         Assert.Equal(new ConnectForward("::1", 22), Parsed("-6T", "h", "--connect=[::1]:22", "k").Forward);
     }
+
+    [Fact]
+    public void The_default_wait_is_long_enough_to_pass_a_key_on_and_quiet_is_an_option()
+    {
+        var options = Parsed("-4T", "h");
+        Assert.True(options.WaitTimeout >= TimeSpan.FromMinutes(10));
+        Assert.False(options.Quiet);
+        Assert.True(Parsed("-4qT", "h").Quiet);
+        Assert.True(Parsed("-4T", "h", "--quiet").Quiet);
+        Assert.Equal(TimeSpan.FromSeconds(3600), Parsed("-4T", "h", "--wait-timeout", "3600").WaitTimeout);
+    }
+
+    [Fact]
+    public void The_usage_ends_with_one_newline() =>
+        Assert.Matches("[^\n]\n$", ClientCommandLine.Usage);
 
     [Theory]
     [InlineData("-h")]
@@ -91,6 +109,9 @@ public class ClientCommandLineTests
     [InlineData("forward and -s", "-4sT", "h", "-L", "2222")]
     [InlineData("two forwards", "-4T", "h", "-L", "2222", "-R", "localhost:22")]
     [InlineData("-R without host", "-4T", "h", "-R", "22")]
+    [InlineData("-L with an empty address", "-4T", "h", "-L", ":22")]
+    [InlineData("-L with a space in the address", "-4T", "h", "-L", "my host:22")]
+    [InlineData("-R with a control character in the host", "-4T", "h", "-R", "a\u0007b:22")]
     [InlineData("bad timeout", "-4T", "h", "--punch-timeout", "0")]
     [InlineData("empty key", "-4T", "h", "")]
     public void Bad_usage_is_one_error_line(string why, params string[] args)

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Punchhole.Client;
+using Punchhole.Client.Relay;
 using Punchhole.Protocol;
 using Punchhole.Tests.Support;
 
@@ -28,8 +29,7 @@ public partial class RelayTests
             var session = new PunchholeSession(
                 options with { Family = AddressFamily.InterNetwork, ServerHost = "127.0.0.1", ServerPort = Rendezvous.Port, PunchTimeout = TimeSpan.FromSeconds(5) },
                 new ClientLog(TextWriter.Synchronized(_log), verbose: true),
-                input ?? Stream.Null,
-                Output);
+                new StandardIo(input ?? Stream.Null, Output));
             Run = Task.Run(session.RunAsync);
         }
 
@@ -39,7 +39,7 @@ public partial class RelayTests
 
         public Stream Output { get; }
 
-        public Task Run { get; }
+        public Task<int> Run { get; }
 
         public string Log => _log.ToString();
 
@@ -47,7 +47,7 @@ public partial class RelayTests
         {
             var finished = await Task.WhenAny(Run, Task.Delay(Wait));
             Assert.True(finished == Run, $"the client did not finish; it logged:\n{Log}");
-            await Run;
+            Assert.True(await Run == 0, $"the client failed; it logged:\n{Log}");
         }
 
         public void Dispose()
@@ -72,6 +72,19 @@ public partial class RelayTests
         var expectedKey = new byte[32];
         KeyPhrase.Derive("correct horse").CopyTo(expectedKey);
         Assert.Equal(expectedKey, Assert.Single(session.Rendezvous.Keys));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Send_only_with_input_that_is_all_there_at_once_relays_it_and_finishes()
+    {
+        // A stream whose reads complete synchronously reaches EOF, and the half-close, before the
+        // relay has set up the other direction: this is the race behind "net_notconnected".
+        using var session = new Session(new ClientOptions { Key = "k", Mode = RelayMode.SendOnly }, new MemoryStream("all of it\n"u8.ToArray()));
+        using var peer = await session.Peer.AcceptAsync();
+        var (count, _) = await StreamCheck.ReadToEndAsync(peer, Wait);
+        peer.Shutdown(SocketShutdown.Send);
+        await session.FinishAsync();
+        Assert.Equal(10, count);
     }
 
     [Fact(Timeout = 120_000)]
@@ -123,7 +136,7 @@ public partial class RelayTests
     [Fact(Timeout = 60_000)]
     public async Task Listen_forward_relays_the_first_local_connection_to_the_peer()
     {
-        using var session = new Session(new ClientOptions { Key = "k", Forward = new ListenForward(IPAddress.Loopback, 0) });
+        using var session = new Session(new ClientOptions { Key = "k", Forward = new ListenForward(null, 0) });
         int port = await ListeningPortAsync(session);
         using var peer = await session.Peer.AcceptAsync();
         using var local = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);

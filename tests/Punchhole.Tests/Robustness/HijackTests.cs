@@ -17,7 +17,7 @@ public class HijackTests
     {
         const int Triples = 200;
         using var host = new ServerHost(new ServerOptions { WaitTimeout = TimeSpan.FromSeconds(2) });
-        var results = await Task.WhenAll(Enumerable.Range(0, Triples).Select(async t =>
+        var results = await ManyClients.RunAsync(Triples, async _ =>
         {
             var key = RendezvousClient.NewKey();
             var clients = await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => host.ConnectAsync()));
@@ -34,7 +34,7 @@ public class HijackTests
                     c.Dispose();
                 }
             }
-        }));
+        });
 
         foreach (var (observed, replies) in results)
         {

@@ -167,7 +167,7 @@ public class PairingTests
     {
         const int Pairs = 2000;
         using var host = new ServerHost();
-        var results = await Task.WhenAll(Enumerable.Range(0, Pairs).Select(async _ =>
+        var results = await ManyClients.RunAsync(Pairs, async _ =>
         {
             var key = RendezvousClient.NewKey();
             using var a = await host.ConnectAsync();
@@ -175,7 +175,7 @@ public class PairingTests
             await Task.WhenAll(a.SendKeyAsync(key), b.SendKeyAsync(key));
             var replies = await Task.WhenAll(a.ReadToEndAsync(TimeSpan.FromSeconds(30)), b.ReadToEndAsync(TimeSpan.FromSeconds(30)));
             return replies[0] == Observed(b) && replies[1] == Observed(a);
-        }));
+        });
         Assert.Equal(Pairs, results.Count(ok => ok));
         Assert.Equal(Pairs, host.Counters.Pairs);
         Assert.True(await ServerHost.EventuallyAsync(() => host.Counters.Active == 0));

@@ -40,6 +40,9 @@ internal class ChildProcess : IDisposable
 
     public static ChildProcess Start(string executable, params string[] args) => new(StartInfo(null, executable, args));
 
+    /// <summary>Starts a process set up by the caller (e.g. with its own environment); the streams are redirected here.</summary>
+    public static ChildProcess Start(ProcessStartInfo info) => new(info);
+
     protected static ProcessStartInfo StartInfo(string? chrootDirectory, string executable, string[] args)
     {
         var info = new ProcessStartInfo(chrootDirectory is null ? executable : "chroot");

@@ -9,23 +9,33 @@ namespace Punchhole.Tests.Support;
 /// A scripted T-STUN server on loopback. It reads each client's key, records it, and answers with
 /// whatever <c>reply</c> makes of the client's address: for client tests the address of a plain
 /// listening peer (punching is not what they are about; the NAT lab tests the real thing), for
-/// the load tool's tests deliberately wrong answers. An empty reply closes with no answer; null
+/// the load tool's tests deliberately wrong answers. An empty reply closes with no answer, after
+/// <c>silentClose</c> (as the original server does when a wait ends, 30 s after the key); null
 /// holds the connection open until disposal.
 /// </summary>
 internal sealed class FakeRendezvous : IDisposable
 {
     private readonly Socket _listener = new(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-    private readonly Func<IPEndPoint, string?> _reply;
+    private readonly Func<int, IPEndPoint, string?> _reply;
+    private readonly TimeSpan _silentClose;
     private readonly List<byte[]> _keys = [];
+    private readonly List<IPEndPoint> _clients = [];
     private readonly List<Socket> _held = [];
     private readonly CancellationTokenSource _stop = new();
 
-    public FakeRendezvous(Func<IPEndPoint, string?> reply)
+    /// <summary>Answers the n-th connection (0-based) with what <paramref name="reply"/> makes of its index and address.</summary>
+    public FakeRendezvous(Func<int, IPEndPoint, string?> reply, TimeSpan? silentClose = null)
     {
         _reply = reply;
+        _silentClose = silentClose ?? TimeSpan.Zero;
         _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         _listener.Listen(512);
         _ = AcceptAsync();
+    }
+
+    public FakeRendezvous(Func<IPEndPoint, string?> reply)
+        : this((_, client) => reply(client))
+    {
     }
 
     /// <summary>Answers every client with <paramref name="reply"/>.</summary>
@@ -48,14 +58,30 @@ internal sealed class FakeRendezvous : IDisposable
         }
     }
 
+    /// <summary>The address of every client that connected, in order.</summary>
+    public IPEndPoint[] Clients
+    {
+        get
+        {
+            lock (_keys)
+            {
+                return [.. _clients];
+            }
+        }
+    }
+
     private async Task AcceptAsync()
     {
         try
         {
-            while (true)
+            for (int index = 0; ; index++)
             {
                 var client = await _listener.AcceptAsync(_stop.Token);
-                _ = ServeAsync(client);
+                lock (_keys)
+                {
+                    _clients.Add((IPEndPoint)client.RemoteEndPoint!);
+                }
+                _ = ServeAsync(index, client);
             }
         }
         catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException)
@@ -64,7 +90,7 @@ internal sealed class FakeRendezvous : IDisposable
         }
     }
 
-    private async Task ServeAsync(Socket client)
+    private async Task ServeAsync(int index, Socket client)
     {
         try
         {
@@ -78,7 +104,11 @@ internal sealed class FakeRendezvous : IDisposable
             {
                 _keys.Add(key[..read]);
             }
-            string? reply = _reply((IPEndPoint)client.RemoteEndPoint!);
+            string? reply = _reply(index, (IPEndPoint)client.RemoteEndPoint!);
+            if (reply is { Length: 0 })
+            {
+                await Task.Delay(_silentClose, _stop.Token);
+            }
             if (reply is null)
             {
                 lock (_held)

@@ -36,7 +36,7 @@ internal static class Pairing
     {
         var errors = new ConcurrentBag<string>();
         using var gate = new SemaphoreSlim(concurrency);
-        await Task.WhenAll(Enumerable.Range(0, pairs).Select(async i =>
+        await ManyClients.RunAsync(pairs, async i =>
         {
             await gate.WaitAsync();
             try
@@ -51,7 +51,7 @@ internal static class Pairing
             {
                 gate.Release();
             }
-        }));
+        });
         return errors;
     }
 

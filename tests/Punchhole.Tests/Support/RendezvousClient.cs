@@ -18,13 +18,28 @@ internal sealed class RendezvousClient : IDisposable
 
     public static async Task<RendezvousClient> ConnectAsync(IPEndPoint server, IPAddress? bind = null)
     {
-        var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
+        var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        if (bind is not null)
         {
-            if (bind is not null)
+            try
             {
                 socket.Bind(new IPEndPoint(bind, 0));
             }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
+        return await ConnectAsync(socket, server);
+    }
+
+    /// <summary>Connects <paramref name="socket"/> (say, one made in another network namespace); disposes it on failure.</summary>
+    public static async Task<RendezvousClient> ConnectAsync(Socket socket, IPEndPoint server)
+    {
+        try
+        {
+            socket.NoDelay = true;
             using var timeout = new CancellationTokenSource(DefaultWait);
             await socket.ConnectAsync(server, timeout.Token);
             return new RendezvousClient(socket);
@@ -100,6 +115,16 @@ internal sealed class RendezvousClient : IDisposable
         {
             return true;
         }
+    }
+
+    /// <summary>
+    /// Makes this client's kernel delay its ACKs (TCP_QUICKACK off: the delayed-ACK timer, about
+    /// 40 ms on Linux, acknowledges data nobody reads yet), as a client across a slow path would look.
+    /// </summary>
+    public void DelayAcknowledgements()
+    {
+        const int IPPROTO_TCP = 6, TCP_QUICKACK = 12;
+        _socket.SetRawSocketOption(IPPROTO_TCP, TCP_QUICKACK, BitConverter.GetBytes(0));
     }
 
     /// <summary>Closes with RST (SO_LINGER 0), as a client that aborts does.</summary>

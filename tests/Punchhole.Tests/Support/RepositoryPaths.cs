@@ -39,6 +39,23 @@ internal static class RepositoryPaths
         return path;
     }
 
+    /// <summary>The full path of a command on PATH, or a skip with the reason (under CI, a failure: .ci/run installs it).</summary>
+    public static string RequireCommand(string name, string package)
+    {
+        foreach (string dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(':', StringSplitOptions.RemoveEmptyEntries))
+        {
+            string path = Path.Combine(dir, name);
+            if (File.Exists(path))
+            {
+                return path;
+            }
+        }
+        string why = $"{name} is not installed (apt-get install {package})";
+        Assert.False(InCi, why);
+        Skip.If(true, why);
+        return name;
+    }
+
     /// <summary>Skips (or, under CI, fails) unless the tests run as root.</summary>
     public static void RequireRoot(string what)
     {

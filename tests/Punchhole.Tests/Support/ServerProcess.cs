@@ -25,10 +25,10 @@ internal sealed partial class ServerProcess : ChildProcess
     public static ServerProcess StartIn(string? chrootDirectory, string executable, params string[] args) =>
         new(StartInfo(chrootDirectory, executable, args));
 
-    /// <summary>Waits until the server logs where it listens; returns a loopback endpoint for it.</summary>
-    public async Task<IPEndPoint> WaitUntilListeningAsync()
+    /// <summary>Waits (20 s unless told) until the server logs where it listens; returns a loopback endpoint for it.</summary>
+    public async Task<IPEndPoint> WaitUntilListeningAsync(TimeSpan? wait = null)
     {
-        string line = await WaitForLineAsync("listening on");
+        string line = await WaitForLineAsync("listening on", wait);
         var match = PortPattern().Match(line);
         Assert.True(match.Success, line);
         return new IPEndPoint(IPAddress.Loopback, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
@@ -77,7 +77,7 @@ internal sealed partial class ServerProcess : ChildProcess
     public static void AssertAccountedFor(Dictionary<string, long> stats) =>
         Assert.Equal(stats["accepted"],
             2 * stats["paired"] + stats["timed_out"] + stats["key_timeouts"] + stats["bad_keys"] + stats["disconnected"]
-            + stats["rejected_waiting"] + stats["rejected_connections"] + stats["rejected_per_ip"] + stats["active"]);
+            + stats["dead_waiters"] + stats["rejected_waiting"] + stats["rejected_connections"] + stats["rejected_per_ip"] + stats["active"]);
 
     private static bool IsStatsLine(string line) => line.Contains(" tstun: stats ", StringComparison.Ordinal);
 

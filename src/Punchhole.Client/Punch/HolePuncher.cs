@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Punchhole.Client;
+namespace Punchhole.Client.Punch;
 
 /// <summary>
 /// The TCP simultaneous open (RFC 793 fig. 8), made to survive real NATs.
@@ -48,7 +48,7 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
         {
             if ((winnerError ?? otherError) is { } error)
             {
-                throw new ClientFailure($"punching failed: {error.Message}", error);
+                throw new ClientFailure($"punching failed: {ErrorText.Of(error)}", error);
             }
             throw new ClientFailure(_tally.Diagnose(log.Elapsed - started));
         }
@@ -93,7 +93,7 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
         catch (SocketException e)
         {
             // Without the listener the connects alone can still succeed.
-            log.Detail($"cannot accept on {port.EndPoint}: {e.Message}");
+            log.Detail($"cannot accept on {port.EndPoint}: {ErrorText.Of(e)}");
             await Task.Delay(Timeout.Infinite, stop).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
             return null;
         }
@@ -163,7 +163,7 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
                 return TimeSpan.Zero;
             default:
                 _tally.Unreachable++;
-                log.Info($"attempt {attempt}: {e.Message}; trying again");
+                log.Info($"attempt {attempt}: {ErrorText.Of(e)}; trying again");
                 return TimeSpan.FromMilliseconds(Random.Shared.Next(200, 400));
         }
     }

@@ -1,4 +1,4 @@
-namespace Punchhole.Client;
+namespace Punchhole.Client.Punch;
 
 /// <summary>What the punch attempts met, turned into a diagnosis the user can act on.</summary>
 internal sealed class PunchTally

@@ -1,7 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 
-namespace Punchhole.Client;
+namespace Punchhole.Client.Punch;
 
 /// <summary>
 /// The one local port everything uses: the T-STUN request and every punch attempt bind it, so the
@@ -33,7 +33,7 @@ internal sealed class LocalPort : IDisposable
         }
         catch (SocketException e)
         {
-            throw new ClientFailure($"cannot bind {address}: {e.Message}");
+            throw new ClientFailure($"cannot bind {address}: {ErrorText.Of(e)}");
         }
     }
 

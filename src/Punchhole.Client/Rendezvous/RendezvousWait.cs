@@ -1,0 +1,141 @@
+using System.Net;
+using System.Net.Sockets;
+using Punchhole.Client.Progress;
+using Punchhole.Protocol;
+
+namespace Punchhole.Client.Rendezvous;
+
+/// <summary>
+/// Waits at the T-STUN server for the peer for as long as --wait-timeout says, whatever the
+/// server's own limit: each time the server ends a wait without a reply, it registers again from
+/// the same local port, so the address the peer will be given stays the one the punch uses.
+/// Shows the time left.
+/// </summary>
+internal sealed class RendezvousWait(IPEndPoint server, IPEndPoint local, SessionKey key, ClientOptions options, ClientLog log)
+{
+    /// <summary>A wait the server ends sooner than this was a refusal (a limit), not its timeout.</summary>
+    private static readonly TimeSpan QuickClose = TimeSpan.FromSeconds(1);
+
+    /// <summary>The longest pause before asking again a server that keeps refusing at once.</summary>
+    private static readonly TimeSpan LongestPause = TimeSpan.FromSeconds(30);
+
+    /// <summary>Without a live line, how often the time left is reported.</summary>
+    private static readonly TimeSpan ReportEvery = TimeSpan.FromMinutes(1);
+
+    private readonly TimeSpan _deadline = log.Elapsed + options.WaitTimeout;
+    private int _waits;
+    private int _refusals;
+
+    public async Task<IPEndPoint> FindPeerAsync()
+    {
+        using var deadline = new CancellationTokenSource(options.WaitTimeout);
+        using var countdown = new CancellationTokenSource();
+        var counting = CountDownAsync(countdown.Token);
+        try
+        {
+            return await AskUntilPairedAsync(deadline.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (deadline.IsCancellationRequested)
+        {
+            throw new ClientFailure(NoPeer());
+        }
+        finally
+        {
+            await countdown.CancelAsync().ConfigureAwait(false);
+            await counting.ConfigureAwait(false);
+            log.Status(null);
+        }
+    }
+
+    private TimeSpan Left => _deadline - log.Elapsed;
+
+    private async Task<IPEndPoint> AskUntilPairedAsync(CancellationToken deadline)
+    {
+        var pause = TimeSpan.FromSeconds(1);
+        for (int attempt = 1; ; attempt++)
+        {
+            var asked = log.Elapsed;
+            IPEndPoint? peer;
+            try
+            {
+                peer = await Registration.AskAsync(server, local, key, () => Connected(attempt), deadline).ConfigureAwait(false);
+            }
+            catch (SocketException e) when (attempt > 1 && e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.AddressAlreadyInUse)
+            {
+                // The previous connection's 4-tuple is not free yet: it will be in a moment.
+                log.Detail($"cannot ask again from {local} yet ({ErrorText.Of(e)}); retrying");
+                await Task.Delay(TimeSpan.FromSeconds(1), deadline).ConfigureAwait(false);
+                continue;
+            }
+            catch (SocketException e)
+            {
+                throw new ClientFailure($"cannot reach the T-STUN server {server}: {ErrorText.Of(e)}");
+            }
+            if (peer is not null)
+            {
+                return peer;
+            }
+            var lasted = log.Elapsed - asked;
+            if (lasted >= QuickClose)
+            {
+                _waits++;
+                pause = TimeSpan.FromSeconds(1);
+                log.Detail($"the T-STUN server ended the wait after {Figures.Span(lasted)} without a peer; asking again from the same port ({Figures.Clock(Left)} left)");
+                continue;
+            }
+            if (_refusals++ == 0)
+            {
+                log.Info("the T-STUN server closed the connection at once without a reply (it may be at one of its limits); asking again");
+            }
+            log.Detail($"asking again in {Figures.Span(pause)}");
+            await Task.Delay(pause, deadline).ConfigureAwait(false);
+            pause = pause * 2 < LongestPause ? pause * 2 : LongestPause;
+        }
+    }
+
+    private void Connected(int attempt)
+    {
+        if (attempt == 1)
+        {
+            log.Info($"asked the T-STUN server {server} from {local}; waiting for the peer (up to {Figures.Span(options.WaitTimeout)})");
+        }
+        else
+        {
+            log.Detail($"asked the T-STUN server again from {local}");
+        }
+    }
+
+    /// <summary>The live line with the time left, or a line now and then when stderr is not a terminal.</summary>
+    private async Task CountDownAsync(CancellationToken stop)
+    {
+        var nextReport = log.Elapsed + ReportEvery;
+        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stop).ConfigureAwait(false))
+            {
+                if (log.Live)
+                {
+                    log.Status($"waiting for the peer with the same KEY: {Figures.Clock(Left)} left");
+                }
+                else if (log.Elapsed >= nextReport && Left > TimeSpan.Zero)
+                {
+                    nextReport += ReportEvery;
+                    log.Info($"still waiting for the peer: {Figures.Clock(Left)} left");
+                }
+            }
+        }
+        catch (OperationCanceledException)
+        {
+            // Paired, failed or out of time.
+        }
+    }
+
+    private string NoPeer()
+    {
+        string advice = _refusals > 0 && _waits == 0
+            ? "; the T-STUN server closed every request at once without a reply: it may be at one of its limits, or not a T-STUN server"
+            : "; start the other side with the same KEY and server, or allow longer with --wait-timeout";
+        return $"no peer with the same KEY reached the T-STUN server within {Figures.Span(options.WaitTimeout)}{advice}";
+    }
+}

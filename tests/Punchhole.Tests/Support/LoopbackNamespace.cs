@@ -1,0 +1,78 @@
+using System.Globalization;
+using System.Net.Sockets;
+using System.Text.RegularExpressions;
+using Punchhole.NatLab;
+
+namespace Punchhole.Tests.Support;
+
+/// <summary>
+/// A private network namespace with only its loopback up (root): a server and clients made in it
+/// can be given packet loss with iptables without touching the machine's own loopback. Named
+/// "phlo-PID-N"; namespaces left by a test process that died are removed when the next is made.
+/// </summary>
+internal sealed partial class LoopbackNamespace : IDisposable
+{
+    private static int s_next;
+
+    private LoopbackNamespace(string name) => Name = name;
+
+    public string Name { get; }
+
+    /// <summary>Makes the namespace; skips the test (or fails it under CI) without root or the tools.</summary>
+    public static LoopbackNamespace Create()
+    {
+        RepositoryPaths.RequireRoot("a private network namespace with iptables");
+        foreach (string tool in new[] { "ip", "iptables" })
+        {
+            if (!Command.Exists(tool))
+            {
+                string why = $"{tool} is missing (apt-get install iproute2 iptables)";
+                Assert.False(RepositoryPaths.InCi, why);
+                Skip.If(true, why);
+            }
+        }
+        RemoveStale();
+        var ns = new LoopbackNamespace($"phlo-{Environment.ProcessId}-{Interlocked.Increment(ref s_next)}");
+        Command.Run("ip", ["netns", "add", ns.Name]);
+        try
+        {
+            Command.Run("ip", ["-n", ns.Name, "link", "set", "lo", "up"]);
+            return ns;
+        }
+        catch
+        {
+            ns.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> inside the namespace: sockets it makes (a listener too) live there.</summary>
+    public T Run<T>(Func<T> work) => NetNs.Run(Name, work);
+
+    /// <summary>An IPv4 TCP socket in the namespace.</summary>
+    public Socket CreateTcpSocket() => NetNs.CreateTcpSocket(Name, AddressFamily.InterNetwork);
+
+    /// <summary>Runs iptables in the namespace, e.g. ("-A", "INPUT", ...).</summary>
+    public void Iptables(params string[] args) => Command.Run("ip", ["netns", "exec", Name, "iptables", .. args]);
+
+    public void Dispose() => Command.TryRun("ip", ["netns", "delete", Name], out _);
+
+    private static void RemoveStale()
+    {
+        if (!Directory.Exists(NetNs.Directory))
+        {
+            return;
+        }
+        foreach (string path in Directory.EnumerateFiles(NetNs.Directory))
+        {
+            var match = NamePattern().Match(Path.GetFileName(path));
+            if (match.Success && !Directory.Exists($"/proc/{int.Parse(match.Groups[1].Value, CultureInfo.InvariantCulture)}"))
+            {
+                Command.TryRun("ip", ["netns", "delete", Path.GetFileName(path)], out _);
+            }
+        }
+    }
+
+    [GeneratedRegex(@"^phlo-(\d+)-\d+$")]
+    private static partial Regex NamePattern();
+}
