@@ -76,10 +76,10 @@ public class ClientProcessTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Without_a_key_one_is_generated_printed_and_sent_as_its_SHA_256()
+    public async Task Without_a_key_one_is_generated_printed_and_sent_as_its_SHA_256_with_plain()
     {
         using var rendezvous = new FakeRendezvous(reply: "");
-        using var client = StartClient([.. ClientProgram.Server(rendezvous.Port), "--wait-timeout", "2"]);
+        using var client = StartClient([.. ClientProgram.Server(rendezvous.Port), "--plain", "--wait-timeout", "2"]);
         Assert.Equal(1, await client.WaitForExitAsync(Wait));
 
         string line = Assert.Single(client.Lines, l => l.Contains("Generated KEY: ", StringComparison.Ordinal));
@@ -91,6 +91,26 @@ public class ClientProcessTests
         Assert.NotEmpty(rendezvous.Keys);
         Assert.All(rendezvous.Keys, key => Assert.Equal(expected, key));
         Assert.Contains(client.Lines, l => l.Contains("without a reply", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task Without_a_key_a_code_is_generated_printed_and_only_its_nameplate_hash_is_sent()
+    {
+        using var rendezvous = new FakeRendezvous(reply: "");
+        using var client = StartClient([.. ClientProgram.Server(rendezvous.Port), "--wait-timeout", "2"]);
+        Assert.Equal(1, await client.WaitForExitAsync(Wait));
+
+        string line = Assert.Single(client.Lines, l => l.Contains("Generated code: ", StringComparison.Ordinal));
+        string code = line[(line.IndexOf("Generated code: ", StringComparison.Ordinal) + 16)..].Split(' ')[0];
+        var parsed = Punchhole.Secure.Codes.PairingCode.Parse(code);
+        Assert.Equal(code, parsed.ToString());
+        var expected = new byte[32];
+        parsed.RendezvousKey().CopyTo(expected);
+        Assert.Equal("T-STUN/2"u8.ToArray(), expected[..8]);
+        Assert.NotEmpty(rendezvous.Keys);
+        Assert.All(rendezvous.Keys, key => Assert.Equal(expected, key));
+        // The wait ends with no partner: the diagnosis mentions --plain, for a peer running the original.
+        Assert.Contains(client.Lines, l => l.Contains("--plain", StringComparison.Ordinal));
     }
 
     [Fact(Timeout = 60_000)]

@@ -71,6 +71,20 @@ public class StaticBinaryTests
         }
     }
 
+    [SkippableFact(Timeout = 120_000)]
+    public async Task A_pair_of_static_clients_in_empty_roots_chats_and_transfers_securely()
+    {
+        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
+        RepositoryPaths.RequireRoot("chroot");
+        using var root = new EmptyRoot(binary);
+        using var server = ServerProcess.Start(ServerProcess.BuiltExecutable, "--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0");
+        var endPoint = await server.WaitUntilListeningAsync(TimeSpan.FromSeconds(20));
+        var client = new Launcher("chroot", root.Path, root.Executable);
+        var chat = await ClientPair.ChatAsync(client, endPoint, TimeSpan.FromSeconds(30));
+        Assert.Contains(chat, l => l.Contains("authenticated and encrypted", StringComparison.Ordinal));
+        await ClientPair.TransferAsync(client, endPoint, 4 * 1024 * 1024, TimeSpan.FromSeconds(30));
+    }
+
     /// <summary>Runs the published punchhole with <paramref name="args"/> in an empty root; its exit code and stdout.</summary>
     private static async Task<(int? ExitCode, string Output)> RunPunchholeInEmptyRootAsync(params string[] args)
     {
