@@ -96,7 +96,8 @@ public class ClientProcessTests
     [Fact(Timeout = 60_000)]
     public async Task Without_a_key_a_code_is_generated_printed_and_only_its_nameplate_hash_is_sent()
     {
-        using var rendezvous = new FakeRendezvous(reply: "");
+        // The server holds the request until the client gives up: a wait that ends with no partner.
+        using var rendezvous = new FakeRendezvous(_ => null);
         using var client = StartClient([.. ClientProgram.Server(rendezvous.Port), "--wait-timeout", "2"]);
         Assert.Equal(1, await client.WaitForExitAsync(Wait));
 
@@ -125,7 +126,8 @@ public class ClientProcessTests
         }
         using var rendezvous = new FakeRendezvous($"127.0.0.1 {closedPort}");
         var clock = Stopwatch.StartNew();
-        using var client = StartClient("-4T", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--punch-timeout", "2", "k");
+        // --plain: the punch's own timing, without Argon2id of the phrase before it.
+        using var client = StartClient("-4T", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--plain", "--punch-timeout", "2", "k");
         Assert.Equal(1, await client.WaitForExitAsync(Wait));
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8));
         Assert.Contains(client.Lines, l => l.Contains("refused", StringComparison.Ordinal) && l.Contains("not possible", StringComparison.Ordinal));
