@@ -24,7 +24,7 @@ if [ -z "${FUZZ_NO_BUILD:-}" ] || [ ! -f "$bin/.instrumented" ]; then
   rm -rf "$bin"
   dotnet publish fuzz/Punchhole.Fuzz -c Release -o "$bin" --nologo -v quiet -p:PublishAot=false >/dev/null
   # Instrument only the project's own parser assemblies, in place in the private copy.
-  for dll in Punchhole.Protocol.dll tstun.dll punchhole.dll; do
+  for dll in Punchhole.Protocol.dll Punchhole.Secure.dll tstun.dll punchhole.dll; do
     if [ -f "$bin/$dll" ]; then "$tools/sharpfuzz" "$bin/$dll" >/dev/null; fi
   done
   touch "$bin/.instrumented"

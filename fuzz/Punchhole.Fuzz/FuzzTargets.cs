@@ -15,6 +15,8 @@ public static class FuzzTargets
         ["server-cmdline"] = CommandLineTargets.Server,
         ["client-cmdline"] = CommandLineTargets.Client,
         ["proxy-header"] = ProxyHeaderTarget.Parse,
+        ["secure-records"] = SecureTargets.Records,
+        ["pairing-code"] = SecureTargets.PairingCodeText,
     };
 
     public static IEnumerable<string> Names => s_targets.Keys;

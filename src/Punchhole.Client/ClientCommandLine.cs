@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Punchhole.Protocol.CommandLine;
+using Punchhole.Secure.Codes;
 
 namespace Punchhole.Client;
 
@@ -15,7 +16,9 @@ internal static class ClientCommandLine
         Usage: punchhole [-4|-6] -T TSTUN_HOST [-P TSTUN_PORT] [-H BIND_ADDR] [-s|-r] [options] [KEY]
         Reach a peer behind a NAT or firewall over TCP: both sides run punchhole with the same KEY
         and the same T-STUN server; data flows between stdin/stdout and the peer, like ncat.
-        KEY: the pairing phrase. One is generated and printed if not given.
+        The connection is authenticated and encrypted: KEY is a code such as 482913-word-word-word
+        (one is generated and printed if not given) or a phrase of your own; only the code's
+        number reaches the server, and a wrong code or a party in between fails both sides.
 
           -4, --ipv4                 use IPv4           -6, --ipv6    use IPv6
                                      (default: the family of the T-STUN server's address)
@@ -27,9 +30,13 @@ internal static class ClientCommandLine
           -r, --receive-only         receive only (peer -> stdout); data on stdin is never sent and
                                      makes the exit status 1 (a terminal or an empty stdin is fine)
           -L, --listen [BIND:]PORT   forward: listen on BIND:PORT (BIND a name or address, default
-                                     127.0.0.1) and relay the first connection accepted there over
-                                     the punched connection; a second one is refused
-          -R, --connect HOST:PORT    forward: connect to the service at HOST:PORT and relay it
+                                     127.0.0.1) and carry every connection accepted there over the
+                                     punched connection, until interrupted (--plain: the first
+                                     connection only; a second one is refused)
+          -R, --connect HOST:PORT    forward: connect to the service at HOST:PORT once for each
+                                     connection the other side carries (--plain: once)
+              --plain                no encryption or authentication, and the original key
+                                     (SHA-256 of KEY): to talk to the original Python punchhole
               --punch-timeout S      keep trying the simultaneous open for S seconds (default 10)
               --wait-timeout S       wait at most S seconds for the peer (default 600); when the
                                      server ends a wait sooner, ask it again from the same port
@@ -50,7 +57,7 @@ internal static class ClientCommandLine
     private static readonly OptionReader Reader = new(
         shortFlags: "46hsrvq",
         shortWithValue: "TPHLR",
-        longFlags: ["ipv4", "ipv6", "help", "version", "send-only", "receive-only", "verbose", "quiet"],
+        longFlags: ["ipv4", "ipv6", "help", "version", "send-only", "receive-only", "verbose", "quiet", "plain"],
         longWithValue: ["tstun", "tstun-port", "bind", "listen", "connect", "punch-timeout", "wait-timeout"]);
 
     public static ParsedCommandLine<ClientOptions> Parse(IReadOnlyList<string> args)
@@ -102,6 +109,9 @@ internal static class ClientCommandLine
                     break;
                 case "-q" or "--quiet":
                     options = options with { Quiet = true };
+                    break;
+                case "--plain":
+                    options = options with { Plain = true };
                     break;
                 case "-T" or "--tstun":
                     if (value.Length == 0)
@@ -158,6 +168,17 @@ internal static class ClientCommandLine
         if (options.Key is { Length: 0 })
         {
             return ParsedCommandLine<ClientOptions>.Fail("KEY is empty");
+        }
+        if (!options.Plain && options.Key is { } key && PairingCode.LooksLikeCode(key))
+        {
+            try
+            {
+                PairingCode.Parse(key);
+            }
+            catch (CodeFormatException e)
+            {
+                return ParsedCommandLine<ClientOptions>.Fail($"KEY: {e.Message}");
+            }
         }
         return ParsedCommandLine<ClientOptions>.Run(options);
     }

@@ -74,6 +74,9 @@ internal sealed record ClientOptions
     /// <summary>-q: no live progress line.</summary>
     public bool Quiet { get; init; }
 
+    /// <summary>--plain: the original client's key and no secure channel, to meet the original punchhole.</summary>
+    public bool Plain { get; init; }
+
     /// <summary>"IPv4 (-4)" or "IPv6 (-6)", for messages.</summary>
     public static string Describe(AddressFamily family) => family == AddressFamily.InterNetwork ? "IPv4 (-4)" : "IPv6 (-6)";
 }

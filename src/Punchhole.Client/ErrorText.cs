@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using Punchhole.Client.Platform;
+using Punchhole.Secure;
 
 namespace Punchhole.Client;
 
@@ -70,6 +71,7 @@ internal static class ErrorText
             SocketError.HostUnreachable or SocketError.NetworkUnreachable or SocketError.HostDown or SocketError.NetworkDown
                 => $"{side} became unreachable ({Of(socketError.Value)})",
             { } other => $"the connection to {side} failed: {Of(other)}",
+            null when e is SecureChannelException secure => secure.Message,
             null when e is DeliveryStalledException stalled
                 => $"{side} stopped acknowledging what we sent: {stalled.Unacknowledged} bytes were never confirmed",
             null when e is ObjectDisposedException or OperationCanceledException => $"the connection to {side} was aborted",

@@ -3,6 +3,12 @@ using Punchhole.Client;
 using Punchhole.Client.Platform;
 using Punchhole.Client.Relay;
 
+// Hidden: proves libsodium is linked in and works where the binary runs (an empty root included).
+if (args is ["--self-test-crypto"])
+{
+    return CryptoCheck.Run(Console.Out, Console.Error);
+}
+
 // Before anything opens a socket: a closed stdin, stdout or stderr must not lend its number to one.
 var descriptors = StandardDescriptors.CheckAndPlug();
 var stdout = StandardStreams.OpenOutput();

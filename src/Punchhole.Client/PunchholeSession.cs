@@ -5,7 +5,9 @@ using Punchhole.Client.Progress;
 using Punchhole.Client.Punch;
 using Punchhole.Client.Relay;
 using Punchhole.Client.Rendezvous;
+using Punchhole.Client.Secure;
 using Punchhole.Protocol;
+using Punchhole.Secure.Codes;
 
 namespace Punchhole.Client;
 
@@ -22,18 +24,16 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Sta
         CheckStandardStreams();
         var server = await ResolveServerAsync().ConfigureAwait(false);
         var service = options.Forward is ConnectForward connect ? await ServiceTarget.ResolveAsync(connect).ConfigureAwait(false) : null;
-        using var listener = options.Forward is ListenForward listen ? await LocalListener.OpenAsync(listen, log).ConfigureAwait(false) : null;
-        string phrase = options.Key ?? GenerateKey();
-
-        Socket punched;
-        using (var port = LocalPort.Reserve(options.Bind, server.AddressFamily))
+        using var listener = options.Forward is ListenForward listen ? await LocalListener.OpenAsync(listen, log, many: !options.Plain).ConfigureAwait(false) : null;
+        if (!options.Plain)
         {
-            var peer = await new RendezvousWait(server, port.EndPoint, KeyPhrase.Derive(phrase), options, log).FindPeerAsync().ConfigureAwait(false);
-            log.Info($"the peer is {peer}");
-            punched = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
+            var code = SecretKey();
+            var secured = await PunchAsync(server, code.RendezvousKey).ConfigureAwait(false);
+            return await new SecureRelay(options, log, io, JunctionAsync).RunAsync(secured, code, listener, service).ConfigureAwait(false);
         }
+        string phrase = options.Key ?? GenerateKey();
+        var punched = await PunchAsync(server, KeyPhrase.Derive(phrase)).ConfigureAwait(false);
         using var peerEnd = new SocketEnd(punched, "the peer");
-        KeepAlive(punched);
         RelayEnd local, remote = peerEnd;
         try
         {
@@ -63,7 +63,52 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Sta
         }
     }
 
+    /// <summary>Rendezvous with <paramref name="key"/>, then the simultaneous open: the punched connection, kept alive.</summary>
+    private async Task<Socket> PunchAsync(IPEndPoint server, SessionKey key)
+    {
+        Socket punched;
+        using (var port = LocalPort.Reserve(options.Bind, server.AddressFamily))
+        {
+            var peer = await new RendezvousWait(server, port.EndPoint, key, options, log).FindPeerAsync().ConfigureAwait(false);
+            log.Info($"the peer is {peer}");
+            punched = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
+        }
+        KeepAlive(punched);
+        return punched;
+    }
+
+    /// <summary>
+    /// The secure mode's secret: the code given, a phrase given (stretched with Argon2id, with a
+    /// warning when short), or a code generated here and printed for the user to pass on.
+    /// </summary>
+    private SecretCode SecretKey()
+    {
+        if (options.Key is not { } key)
+        {
+            var generated = PairingCode.Generate();
+            log.Info($"Generated code: {generated}  (give it to the other side: punchhole ... {generated})");
+            return SecretCode.FromCode(generated);
+        }
+        if (PairingCode.LooksLikeCode(key))
+        {
+            return SecretCode.FromCode(PairingCode.Parse(key));
+        }
+        if (SecretCode.IsShortPhrase(key))
+        {
+            log.Info(SecretCode.ShortPhraseWarning);
+        }
+        return SecretCode.FromPhrase(key);
+    }
+
     private async Task<int> RelayAsync(RelayEnd local, RelayEnd peer)
+    {
+        var outcome = await JunctionAsync(local, peer).ConfigureAwait(false);
+        log.Info(outcome.Describe());
+        return outcome.ExitCode;
+    }
+
+    /// <summary>Relays stdin/stdout or the one forwarded connection, with the live progress line for stdin/stdout.</summary>
+    private async Task<RelayOutcome> JunctionAsync(RelayEnd local, RelayEnd peer)
     {
         var meter = new TransferMeter();
         RelayOutcome outcome;
@@ -81,8 +126,7 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Sta
                 await progress.DisposeAsync().ConfigureAwait(false);
             }
         }
-        log.Info(outcome.Describe());
-        return outcome.ExitCode;
+        return outcome;
     }
 
     /// <summary>A closed stdin or stdout that the mode needs fails at once, before the peer is involved.</summary>

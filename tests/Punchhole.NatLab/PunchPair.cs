@@ -33,10 +33,13 @@ public sealed partial class PunchPair : IDisposable
     public static PunchPair Start(Lab lab, string punchhole, AddressFamily family, string[]? argsA = null, string[]? argsB = null)
     {
         string key = "natlab " + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
+        // --plain: the lab measures the punch itself, as the original makes it, with no Argon2id
+        // before the rendezvous nor a handshake after it; and -L carries one connection.
         string[] Args(string[]? extra) =>
         [
             family == AddressFamily.InterNetworkV6 ? "-6" : "-4",
             "-T", Lab.ServerAddress(family).ToString(),
+            "--plain",
             .. extra ?? [],
             key,
         ];

@@ -41,7 +41,11 @@ internal sealed class SpinLockPairingTable
     /// Pairs <paramref name="arriving"/> with a waiting client that sent the same key, or makes it
     /// wait. A partner is claimed (its phase moved from Waiting to Paired) under the bucket lock.
     /// </summary>
-    public PairingResult PairOrWait(Party arriving, out Party? partner)
+    /// <summary>
+    /// As the lock-free table's: an <paramref name="exclusive"/> arrival claims nobody and gets
+    /// <see cref="PairingResult.Collision"/> when a live client waits with its key.
+    /// </summary>
+    public PairingResult PairOrWait(Party arriving, out Party? partner, bool exclusive = false)
     {
         ref var bucket = ref BucketOf(arriving.Key);
         Lock(ref bucket);
@@ -51,6 +55,16 @@ internal sealed class SpinLockPairingTable
             while (link is not null)
             {
                 var candidate = link;
+                if (candidate.Key == arriving.Key && exclusive)
+                {
+                    if (RendezvousParty.PhaseOf(candidate.Word) == PartyPhase.Waiting)
+                    {
+                        partner = null;
+                        return PairingResult.Collision;
+                    }
+                    link = ref candidate.NextInBucket;
+                    continue;
+                }
                 if (candidate.Key == arriving.Key)
                 {
                     // Unlink whether or not the claim succeeds: a waiter that lost its claim has left.

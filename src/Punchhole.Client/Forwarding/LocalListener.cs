@@ -1,24 +1,28 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using Punchhole.Client.Relay;
 
 namespace Punchhole.Client.Forwarding;
 
 /// <summary>
 /// -L: listens on every address of the bind host (both 127.0.0.1 and ::1 for "localhost", as
-/// ssh does) and hands the first local connection to the relay. Plain mode carries one
-/// connection, so any later one is refused with a reset and a line that says why.
+/// ssh does). Plain mode hands the first local connection to the relay and carries only that
+/// one, so any later one is refused with a reset and a line that says why; the secure mode takes
+/// every connection (<see cref="AcceptAsync"/>), each carried as a stream of its own.
 /// </summary>
 internal sealed class LocalListener : IDisposable
 {
     private readonly Socket[] _listeners;
     private readonly ClientLog _log;
     private readonly TaskCompletionSource<Socket> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Channel<Socket>? _accepted;
     private int _taken;
 
-    private LocalListener(Socket[] listeners, ClientLog log)
+    private LocalListener(Socket[] listeners, ClientLog log, bool many)
     {
         (_listeners, _log) = (listeners, log);
+        _accepted = many ? Channel.CreateUnbounded<Socket>() : null;
         foreach (var listener in listeners)
         {
             _ = AcceptLoopAsync(listener);
@@ -26,7 +30,7 @@ internal sealed class LocalListener : IDisposable
     }
 
     /// <summary>Binds and listens before the rendezvous, so a port in use fails at once, not after the peer has come.</summary>
-    public static async Task<LocalListener> OpenAsync(ListenForward listen, ClientLog log)
+    public static async Task<LocalListener> OpenAsync(ListenForward listen, ClientLog log, bool many = false)
     {
         IPAddress[] addresses = listen.Host is null
             ? [IPAddress.Loopback]
@@ -46,13 +50,15 @@ internal sealed class LocalListener : IDisposable
                 listeners.Add(listener);
                 // With port 0 the first address decides, so every address serves one port.
                 port = ((IPEndPoint)listener.LocalEndPoint!).Port;
-                log.Info($"listening on {listener.LocalEndPoint}; the first connection there is forwarded to the peer");
+                log.Info(many
+                    ? $"listening on {listener.LocalEndPoint}; every connection there is forwarded to the peer"
+                    : $"listening on {listener.LocalEndPoint}; the first connection there is forwarded to the peer");
             }
             if (listeners.Count == 0)
             {
                 throw new ClientFailure($"cannot listen on {listen}: none of its addresses ({string.Join(", ", addresses.AsEnumerable())}) can be used here");
             }
-            return new LocalListener([.. listeners], log);
+            return new LocalListener([.. listeners], log, many);
         }
         catch
         {
@@ -109,6 +115,13 @@ internal sealed class LocalListener : IDisposable
         return (localEnd, early.IsEmpty && error is null ? peer : new PrefixedEnd(peer, early, error));
     }
 
+    /// <summary>The next local connection (secure mode: every one is taken).</summary>
+    public async Task<Socket> AcceptAsync(CancellationToken cancellationToken)
+    {
+        var accepted = _accepted ?? throw new InvalidOperationException("This listener takes one connection.");
+        return await accepted.Reader.ReadAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private async Task AcceptLoopAsync(Socket listener)
     {
         try
@@ -119,6 +132,11 @@ internal sealed class LocalListener : IDisposable
                 socket.NoDelay = true;
                 // Reset, not FIN, if we are killed before the relay ends.
                 socket.LingerState = new LingerOption(true, 0);
+                if (_accepted is not null)
+                {
+                    _accepted.Writer.TryWrite(socket);
+                    continue;
+                }
                 if (Interlocked.Exchange(ref _taken, 1) == 0)
                 {
                     _first.TrySetResult(socket);
@@ -126,7 +144,7 @@ internal sealed class LocalListener : IDisposable
                 }
                 string from = socket.RemoteEndPoint?.ToString() ?? "?";
                 socket.Dispose();
-                _log.Info($"refused a second local connection from {from} with a reset: plain mode carries one connection; the secure mode (coming) carries many");
+                _log.Info($"refused a second local connection from {from} with a reset: --plain carries one connection; without it, many");
             }
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
@@ -145,6 +163,11 @@ internal sealed class LocalListener : IDisposable
         if (_first.Task.IsCompletedSuccessfully)
         {
             _first.Task.Result.Dispose();
+        }
+        _accepted?.Writer.TryComplete();
+        while (_accepted is not null && _accepted.Reader.TryRead(out var waiting))
+        {
+            waiting.Dispose();
         }
     }
 }

@@ -168,7 +168,9 @@ internal sealed class RendezvousWait(IPEndPoint server, IPEndPoint local, Sessio
     {
         string advice = _refusals > 0 && _waits == 0
             ? "; the T-STUN server closed every request at once without a reply: it may be at one of its limits, or not a T-STUN server"
-            : "; start the other side with the same KEY and server, or allow longer with --wait-timeout";
+            : options.Plain
+                ? "; start the other side with the same KEY and server, or allow longer with --wait-timeout"
+                : "; start the other side with the same KEY and server, or allow longer with --wait-timeout; if it runs the original punchhole or --plain, use --plain here too";
         return $"no peer with the same KEY reached the T-STUN server within {Figures.Span(options.WaitTimeout)}{advice}";
     }
 }

@@ -144,4 +144,25 @@ public class AllocationBudgetTests
             Check(PeerReply.TryParse(secondReply.AsSpan(0, length), out var told) && told == first.Address, "the second client is told the first's address");
         });
     }
+
+    [Fact(Timeout = 20_000)]
+    public async Task Sealing_and_opening_a_record_allocate_nothing()
+    {
+        byte[] key = new byte[Punchhole.Secure.Sodium.ChaCha20Poly1305.KeyLength];
+        new Random(7).NextBytes(key);
+        using var sealer = new Punchhole.Secure.Records.RecordSealer(key);
+        using var opener = new Punchhole.Secure.Records.RecordOpener(key);
+        var wire = new System.Buffers.ArrayBufferWriter<byte>(4096);
+        byte[] payload = new byte[1024];
+        await AssertAllocatesNothing("RecordSealer.Seal and RecordOpener.TryOpen", i =>
+        {
+            payload[0] = (byte)i;
+            wire.ResetWrittenCount();
+            sealer.Seal(payload, final: false, wire);
+            var buffer = new System.Buffers.ReadOnlySequence<byte>(wire.WrittenMemory);
+            Check(opener.TryOpen(ref buffer, out var plaintext, out bool final) && plaintext.Length == payload.Length && !final && plaintext.Span[0] == (byte)i,
+                "the record opens to what was sealed");
+            Check(buffer.IsEmpty, "the whole record was used");
+        });
+    }
 }

@@ -76,10 +76,10 @@ public class ClientProcessTests
     }
 
     [Fact(Timeout = 60_000)]
-    public async Task Without_a_key_one_is_generated_printed_and_sent_as_its_SHA_256()
+    public async Task Without_a_key_one_is_generated_printed_and_sent_as_its_SHA_256_with_plain()
     {
         using var rendezvous = new FakeRendezvous(reply: "");
-        using var client = StartClient([.. ClientProgram.Server(rendezvous.Port), "--wait-timeout", "2"]);
+        using var client = StartClient([.. ClientProgram.Server(rendezvous.Port), "--plain", "--wait-timeout", "2"]);
         Assert.Equal(1, await client.WaitForExitAsync(Wait));
 
         string line = Assert.Single(client.Lines, l => l.Contains("Generated KEY: ", StringComparison.Ordinal));
@@ -94,6 +94,27 @@ public class ClientProcessTests
     }
 
     [Fact(Timeout = 60_000)]
+    public async Task Without_a_key_a_code_is_generated_printed_and_only_its_nameplate_hash_is_sent()
+    {
+        // The server holds the request until the client gives up: a wait that ends with no partner.
+        using var rendezvous = new FakeRendezvous(_ => null);
+        using var client = StartClient([.. ClientProgram.Server(rendezvous.Port), "--wait-timeout", "2"]);
+        Assert.Equal(1, await client.WaitForExitAsync(Wait));
+
+        string line = Assert.Single(client.Lines, l => l.Contains("Generated code: ", StringComparison.Ordinal));
+        string code = line[(line.IndexOf("Generated code: ", StringComparison.Ordinal) + 16)..].Split(' ')[0];
+        var parsed = Punchhole.Secure.Codes.PairingCode.Parse(code);
+        Assert.Equal(code, parsed.ToString());
+        var expected = new byte[32];
+        parsed.RendezvousKey().CopyTo(expected);
+        Assert.Equal("T-STUN/2"u8.ToArray(), expected[..8]);
+        Assert.NotEmpty(rendezvous.Keys);
+        Assert.All(rendezvous.Keys, key => Assert.Equal(expected, key));
+        // The wait ends with no partner: the diagnosis mentions --plain, for a peer running the original.
+        Assert.Contains(client.Lines, l => l.Contains("--plain", StringComparison.Ordinal));
+    }
+
+    [Fact(Timeout = 60_000)]
     public async Task A_peer_that_refuses_every_attempt_ends_in_a_diagnosis_not_a_hang()
     {
         // A loopback port nobody listens on: every SYN is answered with RST.
@@ -105,7 +126,8 @@ public class ClientProcessTests
         }
         using var rendezvous = new FakeRendezvous($"127.0.0.1 {closedPort}");
         var clock = Stopwatch.StartNew();
-        using var client = StartClient("-4T", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--punch-timeout", "2", "k");
+        // --plain: the punch's own timing, without Argon2id of the phrase before it.
+        using var client = StartClient("-4T", "127.0.0.1", "-P", rendezvous.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--plain", "--punch-timeout", "2", "k");
         Assert.Equal(1, await client.WaitForExitAsync(Wait));
         Assert.InRange(clock.Elapsed, TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(8));
         Assert.Contains(client.Lines, l => l.Contains("refused", StringComparison.Ordinal) && l.Contains("not possible", StringComparison.Ordinal));

@@ -19,8 +19,9 @@ public partial class ExitStatusTests
     {
         using var server = new ServerHost();
         string[] at = ClientProgram.Server(server.EndPoint().Port);
-        using var receiver = ClientProgram.Start([.. at, "-r", "head -c"]);
-        using var sender = ClientProgram.Start([.. at, "-s", "head -c"]);
+        // Plain mode: the original's ending, a reset both ways (the secure mode's is an authenticated abort).
+        using var receiver = ClientProgram.Start([.. at, "--plain", "-r", "head -c"]);
+        using var sender = ClientProgram.Start([.. at, "--plain", "-s", "head -c"]);
         // Far more than every buffer on the way holds: the sender is still sending when the reader goes.
         var feeding = FeedAsync(sender.Input, 1L << 30);
 
@@ -92,8 +93,9 @@ public partial class ExitStatusTests
     {
         using var server = new ServerHost();
         string[] at = ClientProgram.Server(server.EndPoint().Port);
-        using var service = ClientProgram.Start([.. at, "-R", $"127.0.0.1:{ClosedPort()}", "dead service"]);
-        using var listen = ClientProgram.Start([.. at, "-L", "0", "dead service"]);
+        // Plain mode carries one connection, so a dead service ends both sides (the secure mode resets that stream only).
+        using var service = ClientProgram.Start([.. at, "--plain", "-R", $"127.0.0.1:{ClosedPort()}", "dead service"]);
+        using var listen = ClientProgram.Start([.. at, "--plain", "-L", "0", "dead service"]);
         int port = ListeningPort(await listen.WaitForLineAsync("listening on 127.0.0.1:"));
         await listen.WaitForLineAsync("connected to");
 

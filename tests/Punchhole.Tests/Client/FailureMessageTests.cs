@@ -96,7 +96,7 @@ public class FailureMessageTests
     {
         // Were stderr's number taken by the T-STUN connection, the first message would go to the server as the key.
         using var rendezvous = new FakeRendezvous(_ => "");
-        using var client = ClientProgram.StartPublishedRedirected("2>&-", [.. ClientProgram.Server(rendezvous.Port), "--wait-timeout", "2", "k"]);
+        using var client = ClientProgram.StartPublishedRedirected("2>&-", [.. ClientProgram.Server(rendezvous.Port), "--plain", "--wait-timeout", "2", "k"]);
         Assert.Equal(1, await client.WaitForExitAsync(Wait));
         var expected = new byte[32];
         Punchhole.Protocol.KeyPhrase.Derive("k").CopyTo(expected);

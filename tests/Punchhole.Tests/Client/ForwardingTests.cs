@@ -16,8 +16,9 @@ public class ForwardingTests
         using var echo = EchoService.Start();
         using var server = new ServerHost();
         string[] at = ClientProgram.Server(server.EndPoint().Port);
-        using var service = ClientProgram.Start([.. at, "-R", $"localhost:{echo.Port}", "names"]);
-        using var listen = ClientProgram.Start([.. at, "-L", "localhost:0", "names"]);
+        // Plain mode: one connection, and a second one refused (the secure mode carries many).
+        using var service = ClientProgram.Start([.. at, "--plain", "-R", $"localhost:{echo.Port}", "names"]);
+        using var listen = ClientProgram.Start([.. at, "--plain", "-L", "localhost:0", "names"]);
         int port = ExitStatusTests.ListeningPort(await listen.WaitForLineAsync("listening on 127.0.0.1:"));
         await listen.WaitForLineAsync("connected to");
 

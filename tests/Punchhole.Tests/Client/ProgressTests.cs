@@ -42,7 +42,7 @@ public partial class ProgressTests
         {
             var peer = new PlainPeer();
             using var rendezvous = new FakeRendezvous(peer.Reply);
-            string command = $"'{ClientProgram.Executable}' {string.Join(' ', ClientProgram.Server(rendezvous.Port))} -s {(quiet ? "-q " : "")}k < '{file}'";
+            string command = $"'{ClientProgram.Executable}' {string.Join(' ', ClientProgram.Server(rendezvous.Port))} --plain -s {(quiet ? "-q " : "")}k < '{file}'";
             using var terminal = ChildProcess.Start("script", "-qfec", command, "/dev/null");
             var screen = new MemoryStream();
             var reading = terminal.Output.CopyToAsync(screen);

@@ -27,7 +27,7 @@ public partial class RelayTests
             Rendezvous = new FakeRendezvous(Peer.Reply);
             Output = output ?? new MemoryStream();
             var session = new PunchholeSession(
-                options with { Family = AddressFamily.InterNetwork, ServerHost = "127.0.0.1", ServerPort = Rendezvous.Port, PunchTimeout = TimeSpan.FromSeconds(5) },
+                options with { Family = AddressFamily.InterNetwork, ServerHost = "127.0.0.1", ServerPort = Rendezvous.Port, PunchTimeout = TimeSpan.FromSeconds(5), Plain = true },
                 new ClientLog(TextWriter.Synchronized(_log), verbose: true),
                 new StandardIo(input ?? Stream.Null, Output));
             Run = Task.Run(session.RunAsync);

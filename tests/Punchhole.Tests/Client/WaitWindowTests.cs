@@ -55,7 +55,7 @@ public class WaitWindowTests
     {
         var peer = new PlainPeer();
         using var rendezvous = new FakeRendezvous((index, _) => index < 2 ? "" : peer.Reply, silentClose: TimeSpan.FromSeconds(1.5));
-        using var client = ClientProgram.Start([.. ClientProgram.Server(rendezvous.Port), "-s", "--wait-timeout", "60", "k"]);
+        using var client = ClientProgram.Start([.. ClientProgram.Server(rendezvous.Port), "--plain", "-s", "--wait-timeout", "60", "k"]);
         using (var connection = await peer.AcceptAsync())
         {
             client.Input.Close();

@@ -49,11 +49,13 @@ public class DotnetToolTests(ITestOutputHelper output)
         var transcript = new List<string> { $"$ dotnet tool install punchhole --tool-path {home.Path}/tools --version {Version} (local source only)" };
         try
         {
-            transcript.AddRange(await ClientPair.ChatAsync(client, endPoint, Wait));
+            // Secure by default: the handshake and the records run on the NuGet package's libsodium.
+            var secure = await ClientPair.ChatAsync(client, endPoint, Wait);
+            transcript.AddRange(secure);
+            Assert.Contains(secure, l => l.Contains("authenticated and encrypted", StringComparison.Ordinal));
             transcript.AddRange(await ClientPair.TransferAsync(client, endPoint, 16 * 1024 * 1024, Wait));
-            // TODO(secure channel): once the client has its secure mode, run the same chat and
-            // 16 MiB transfer again without --plain (secure by default), and the plain pair with
-            // --plain, so the tool's libsodium from the NuGet package is exercised here.
+            transcript.AddRange(await ClientPair.ChatAsync(client, endPoint, Wait, "--plain"));
+            transcript.AddRange(await ClientPair.TransferAsync(client, endPoint, 16 * 1024 * 1024, Wait, "--plain"));
         }
         finally
         {

@@ -95,14 +95,55 @@ public class StaticBinaryTests
     [SkippableFact(Timeout = 30_000)]
     public async Task Punchhole_runs_inside_an_empty_root_and_shows_its_help()
     {
+        var (exitCode, help) = await RunPunchholeInEmptyRootAsync("-h");
+        Assert.Equal(0, exitCode);
+        Assert.StartsWith("Usage: punchhole", help, StringComparison.Ordinal);
+        Assert.Contains("-L, --listen", help, StringComparison.Ordinal);
+    }
+
+    [SkippableFact(Timeout = 30_000)]
+    public async Task Punchhole_has_libsodium_linked_in_and_its_crypto_works_inside_an_empty_root()
+    {
+        var (exitCode, output) = await RunPunchholeInEmptyRootAsync("--self-test-crypto");
+        Assert.Equal(0, exitCode);
+        Assert.Equal("libsodium 1.0.18: sha512, cpace, chacha20poly1305 records ok", output.TrimEnd());
+    }
+
+    [SkippableFact]
+    public void Punchhole_has_no_OpenSSL_in_it()
+    {
+        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
+        byte[] bytes = File.ReadAllBytes(binary);
+        foreach (string name in new[] { "libssl", "libcrypto.so", "OpenSSL" })
+        {
+            Assert.True(bytes.AsSpan().IndexOf(System.Text.Encoding.ASCII.GetBytes(name)) < 0, $"the binary mentions {name}");
+        }
+    }
+
+    [SkippableFact(Timeout = 120_000)]
+    public async Task A_pair_of_static_clients_in_empty_roots_chats_and_transfers_securely()
+    {
         string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
         RepositoryPaths.RequireRoot("chroot");
         using var root = new EmptyRoot(binary);
-        using var client = ChildProcess.Start("chroot", root.Path, root.Executable, "-h");
-        var help = new StreamReader(client.Output).ReadToEndAsync();
-        Assert.Equal(0, await client.WaitForExitAsync(TimeSpan.FromSeconds(10)));
-        Assert.StartsWith("Usage: punchhole", await help, StringComparison.Ordinal);
-        Assert.Contains("-L, --listen", await help, StringComparison.Ordinal);
+        using var server = ServerProcess.Start(ServerProcess.BuiltExecutable, "--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0");
+        var endPoint = await server.WaitUntilListeningAsync(TimeSpan.FromSeconds(20));
+        var client = new Launcher("chroot", root.Path, root.Executable);
+        var chat = await ClientPair.ChatAsync(client, endPoint, TimeSpan.FromSeconds(30));
+        Assert.Contains(chat, l => l.Contains("authenticated and encrypted", StringComparison.Ordinal));
+        await ClientPair.TransferAsync(client, endPoint, 4 * 1024 * 1024, TimeSpan.FromSeconds(30));
+    }
+
+    /// <summary>Runs the published punchhole with <paramref name="args"/> in an empty root; its exit code and stdout.</summary>
+    private static async Task<(int? ExitCode, string Output)> RunPunchholeInEmptyRootAsync(params string[] args)
+    {
+        string binary = RepositoryPaths.RequireArtifact("punchhole/punchhole");
+        RepositoryPaths.RequireRoot("chroot");
+        using var root = new EmptyRoot(binary);
+        using var client = ChildProcess.Start("chroot", [root.Path, root.Executable, .. args]);
+        var output = new StreamReader(client.Output).ReadToEndAsync();
+        int? exitCode = await client.WaitForExitAsync(TimeSpan.FromSeconds(10));
+        return (exitCode, await output);
     }
 
     internal static async Task<string> DescribeAsync(string binary)

@@ -77,7 +77,7 @@ public partial class MetricsEndpointTests
         var samples = Samples(after);
         var stats = await server.StatsAsync();
         Assert.Equal(pairs, stats["paired"]);
-        string[] gauges = ["active", "waiting", "heap_kb", "committed_kb"];
+        string[] gauges = ["active", "waiting", "relay_active", "heap_kb", "committed_kb"];
         foreach (var (name, value) in stats)
         {
             string metric = MetricName(name, gauges.Contains(name));

@@ -64,6 +64,8 @@ internal class ChildProcess : IDisposable
 
     public Stream Output => _process.StandardOutput.BaseStream;
 
+    public bool HasExited => _process.HasExited;
+
     public string[] Lines
     {
         get

@@ -61,13 +61,14 @@ internal sealed class ClientWithPlainPeer : IDisposable
     private readonly PlainPeer _peer = new();
     private readonly FakeRendezvous _rendezvous;
 
-    /// <param name="args">Options and KEY after the server's (-4 -T 127.0.0.1 -P PORT).</param>
+    /// <param name="args">Options and KEY after the server's and --plain (-4 -T 127.0.0.1 -P PORT --plain).</param>
     /// <param name="redirections">Shell redirections for the client, or null to give it the test's pipes.</param>
     /// <param name="script">A shell script that runs the client as <c>"$0" "$@"</c>, instead of <paramref name="redirections"/>.</param>
     public ClientWithPlainPeer(string[] args, string? redirections = null, string? script = null)
     {
         _rendezvous = new FakeRendezvous(_peer.Reply);
-        string[] all = [.. ClientProgram.Server(_rendezvous.Port), .. args];
+        // A plain peer speaks the original protocol: the client must too.
+        string[] all = [.. ClientProgram.Server(_rendezvous.Port), "--plain", .. args];
         Client = (redirections, script) switch
         {
             (_, { } shell) => ClientProgram.StartInShell(shell, all),

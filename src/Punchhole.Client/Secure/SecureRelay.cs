@@ -1,0 +1,90 @@
+using System.Net.Sockets;
+using Punchhole.Client.Forwarding;
+using Punchhole.Client.Relay;
+using Punchhole.Secure;
+using Punchhole.Secure.Codes;
+using Punchhole.Secure.Handshake;
+using Punchhole.Secure.Mux;
+
+namespace Punchhole.Client.Secure;
+
+/// <summary>
+/// The secure mode after the punch: the handshake, then stdin/stdout over one stream, or port
+/// forwarding over many. Nothing from stdin or the service is read before the peer has proven
+/// that it knows the code. The exit status is 0 only when the session ended cleanly: both sides'
+/// authenticated ends arrived.
+/// </summary>
+internal sealed class SecureRelay(ClientOptions options, ClientLog log, StandardIo io, Func<RelayEnd, RelayEnd, Task<RelayOutcome>> junction)
+{
+    /// <summary>How long a side that finished waits for the other's authenticated end.</summary>
+    private static readonly TimeSpan CloseWait = TimeSpan.FromSeconds(15);
+
+    public async Task<int> RunAsync(Socket punched, SecretCode code, LocalListener? listener, ServiceTarget? service)
+    {
+        MuxSession session;
+        try
+        {
+            session = await SecureSession.EstablishAsync(punched, code).ConfigureAwait(false);
+        }
+        catch (SecureChannelException e)
+        {
+            throw new ClientFailure(e.Message);
+        }
+        log.Info("the peer knows the code: the connection is authenticated and encrypted");
+        await using (session.ConfigureAwait(false))
+        {
+            try
+            {
+                switch (options.Forward)
+                {
+                    case ListenForward:
+                        await new SecureForwarding(session, log).ServeAsync(listener!).ConfigureAwait(false);
+                        return 0;
+                    case ConnectForward:
+                        log.Info($"forwarding every connection from the peer to {service!.Name}");
+                        await new SecureForwarding(session, log).ServeAsync(service).ConfigureAwait(false);
+                        log.Info("the peer ended the session");
+                        return 0;
+                    default:
+                        return await RelayStandardStreamsAsync(session).ConfigureAwait(false);
+                }
+            }
+            catch (SecureChannelException e)
+            {
+                log.Info(e.Message);
+                return 1;
+            }
+        }
+    }
+
+    private async Task<int> RelayStandardStreamsAsync(MuxSession session)
+    {
+        // One stream: the side the handshake made first opens it, the other accepts it.
+        var stream = session.Role == HandshakeRole.First
+            ? session.OpenStream()
+            : await session.AcceptStreamAsync().ConfigureAwait(false)
+                ?? throw new SecureChannelException(SecureFailure.Closed, "the peer ended the session without opening its stream");
+        RelayOutcome outcome;
+        using (var peer = new SecureStreamEnd(stream, "the peer"))
+        {
+            outcome = await junction(new StandardStreamsEnd(io), peer).ConfigureAwait(false);
+        }
+        if (outcome.Failure is not null)
+        {
+            await session.AbortAsync().ConfigureAwait(false);
+            log.Info(outcome.Describe());
+            return 1;
+        }
+        try
+        {
+            await session.CloseAsync().WaitAsync(CloseWait).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            log.Info($"the peer did not end the session within {CloseWait.TotalSeconds:0} s: the end of the transfer is not confirmed");
+            return 1;
+        }
+        log.Info(outcome.Describe());
+        return outcome.ExitCode;
+    }
+}
