@@ -37,6 +37,9 @@ internal static class ClientCommandLine
                                      connection the other side carries (--plain: once)
               --plain                no encryption or authentication, and the original key
                                      (SHA-256 of KEY): to talk to the original Python punchhole
+              --no-relay             never continue through the T-STUN server's relay (by default,
+                                     when no direct path exists and the server offers its relay,
+                                     the encrypted session goes through it; --plain never does)
               --punch-timeout S      keep trying the simultaneous open for S seconds (default 10)
               --wait-timeout S       wait at most S seconds for the peer (default 600); when the
                                      server ends a wait sooner, ask it again from the same port
@@ -57,7 +60,7 @@ internal static class ClientCommandLine
     private static readonly OptionReader Reader = new(
         shortFlags: "46hsrvq",
         shortWithValue: "TPHLR",
-        longFlags: ["ipv4", "ipv6", "help", "version", "send-only", "receive-only", "verbose", "quiet", "plain"],
+        longFlags: ["ipv4", "ipv6", "help", "version", "send-only", "receive-only", "verbose", "quiet", "plain", "no-relay"],
         longWithValue: ["tstun", "tstun-port", "bind", "listen", "connect", "punch-timeout", "wait-timeout"]);
 
     public static ParsedCommandLine<ClientOptions> Parse(IReadOnlyList<string> args)
@@ -112,6 +115,9 @@ internal static class ClientCommandLine
                     break;
                 case "--plain":
                     options = options with { Plain = true };
+                    break;
+                case "--no-relay":
+                    options = options with { NoRelay = true };
                     break;
                 case "-T" or "--tstun":
                     if (value.Length == 0)

@@ -77,6 +77,9 @@ internal sealed record ClientOptions
     /// <summary>--plain: the original client's key and no secure channel, to meet the original punchhole.</summary>
     public bool Plain { get; init; }
 
+    /// <summary>--no-relay: never continue through the T-STUN server's relay, even where no direct path exists.</summary>
+    public bool NoRelay { get; init; }
+
     /// <summary>"IPv4 (-4)" or "IPv6 (-6)", for messages.</summary>
     public static string Describe(AddressFamily family) => family == AddressFamily.InterNetwork ? "IPv4 (-4)" : "IPv6 (-6)";
 }

@@ -7,6 +7,7 @@ using Punchhole.Client.Relay;
 using Punchhole.Client.Rendezvous;
 using Punchhole.Client.Secure;
 using Punchhole.Protocol;
+using Punchhole.Protocol.V2;
 using Punchhole.Secure.Codes;
 
 namespace Punchhole.Client;
@@ -18,6 +19,9 @@ namespace Punchhole.Client;
 /// </summary>
 internal sealed class PunchholeSession(ClientOptions options, ClientLog log, StandardIo io)
 {
+    /// <summary>Longer than tstun waits for the other leg (15 s by default), so its own answer comes first.</summary>
+    private static readonly TimeSpan RelayJoinTimeout = TimeSpan.FromSeconds(20);
+
     /// <summary>Returns the exit code.</summary>
     public async Task<int> RunAsync()
     {
@@ -63,15 +67,33 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Sta
         }
     }
 
-    /// <summary>Rendezvous with <paramref name="key"/>, then the simultaneous open: the punched connection, kept alive.</summary>
+    /// <summary>
+    /// Rendezvous with <paramref name="key"/>, then the simultaneous open: the punched connection,
+    /// kept alive. A secure session whose punch fails continues through the T-STUN server's relay
+    /// when the server offered it for this pair (T-STUN/2, tstun --relay, not --no-relay): the relay
+    /// carries only the encrypted session, and the handshake on it still proves the peer.
+    /// </summary>
     private async Task<Socket> PunchAsync(IPEndPoint server, SessionKey key)
     {
         Socket punched;
         using (var port = LocalPort.Reserve(options.Bind, server.AddressFamily))
         {
-            var peer = await new RendezvousWait(server, port.EndPoint, key, options, log).FindPeerAsync().ConfigureAwait(false);
+            var flags = options.Plain || options.NoRelay ? ClientFlags.None : ClientFlags.RelayOk;
+            var rendezvous = new RendezvousWait(server, port.EndPoint, key, options, log, flags);
+            var peer = await rendezvous.FindPeerAsync().ConfigureAwait(false);
             log.Info($"the peer is {peer}");
-            punched = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
+            try
+            {
+                punched = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
+                log.Info(ConnectionPath.Direct(peer));
+            }
+            catch (ClientFailure failure) when (!options.Plain && rendezvous.Answer is { Token.IsEmpty: false } answer)
+            {
+                log.Info($"{failure.Message}; trying the T-STUN server's relay");
+                using var deadline = new CancellationTokenSource(RelayJoinTimeout);
+                punched = await RelayLeg.JoinAsync(server, answer.Token, deadline.Token).ConfigureAwait(false);
+                log.Info(ConnectionPath.Relayed(server));
+            }
         }
         KeepAlive(punched);
         return punched;
