@@ -30,16 +30,22 @@ public sealed partial class PunchPair : IDisposable
     /// <summary>When the pair was started, on the lab's clock.</summary>
     public TimeSpan Started { get; }
 
-    public static PunchPair Start(Lab lab, string punchhole, AddressFamily family, string[]? argsA = null, string[]? argsB = null)
+    /// <summary>
+    /// Starts the two clients. Without <c>secure</c> they run --plain, so the lab measures the punch
+    /// itself, as the original makes it, with no Argon2id before the rendezvous nor a handshake after
+    /// it, and -L carries one connection. With it they run the secure mode with a fresh code, which
+    /// speaks T-STUN/2 and may use tstun's relay.
+    /// </summary>
+    public static PunchPair Start(Lab lab, string punchhole, AddressFamily family, string[]? argsA = null, string[]? argsB = null, bool secure = false)
     {
-        string key = "natlab " + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
-        // --plain: the lab measures the punch itself, as the original makes it, with no Argon2id
-        // before the rendezvous nor a handshake after it; and -L carries one connection.
+        string key = secure
+            ? $"{RandomNumberGenerator.GetInt32(100_000, 1_000_000)}-aban-abel-abir"
+            : "natlab " + Convert.ToHexString(RandomNumberGenerator.GetBytes(8));
         string[] Args(string[]? extra) =>
         [
             family == AddressFamily.InterNetworkV6 ? "-6" : "-4",
             "-T", Lab.ServerAddress(family).ToString(),
-            "--plain",
+            .. secure ? Array.Empty<string>() : ["--plain"],
             .. extra ?? [],
             key,
         ];

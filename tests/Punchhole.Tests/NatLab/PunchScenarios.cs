@@ -115,7 +115,8 @@ internal static class PunchScenarios
         }
     }
 
-    private static async Task SayAsync(LabProcess from, LabProcess to, string line)
+    /// <summary>Writes <paramref name="line"/> to one client and waits until the other has printed it.</summary>
+    public static async Task SayAsync(LabProcess from, LabProcess to, string line)
     {
         string before = to.StdoutText;
         await from.WriteAsync(line);
