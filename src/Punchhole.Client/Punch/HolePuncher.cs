@@ -12,9 +12,8 @@ namespace Punchhole.Client.Punch;
 /// same SYN (same sequence number): a NAT that has seen the peer's SYN treats a SYN with a new
 /// sequence number as invalid and may pass it untranslated or drop it.</item>
 /// <item>A reset (a NAT that answers unsolicited SYNs with RST, RFC 5382 allows it) ends a socket;
-/// the next follows after a few milliseconds (<see cref="SynPacer"/>: at most 200 a second, with
-/// jitter), so the two sides' SYNs soon cross between the NATs, which is all a resetting NAT needs.
-/// Each outcome is counted for the diagnosis.</item>
+/// the next follows after at most a few milliseconds, so the two sides' SYNs soon cross between
+/// the NATs, which is all a resetting NAT needs. Each outcome is counted for the diagnosis.</item>
 /// </list>
 /// </summary>
 internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions options, ClientLog log)
@@ -22,7 +21,6 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
 
     private readonly PunchTally _tally = new();
-    private readonly SynPacer _pacer = new(log);
     private TimeSpan _lastProgress;
 
     /// <summary>The connected socket, or a <see cref="ClientFailure"/> with the diagnosis.</summary>
@@ -105,14 +103,6 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
     {
         while (!stop.IsCancellationRequested)
         {
-            try
-            {
-                await _pacer.WaitTurnAsync(stop).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                return null;
-            }
             int attempt = ++_tally.Attempts;
             Socket? socket = null;
             TimeSpan pause;
@@ -160,7 +150,8 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
                     log.Info("reset by the peer's side: its SYN is not out yet or its NAT resets unsolicited SYNs; retrying until our SYNs cross");
                 }
                 log.Detail($"attempt {attempt}: refused");
-                // As soon as the pacer allows: the sooner the next SYN is out, the sooner two SYNs cross.
+                // At once: the reset's round trip already paces us, and the sooner the next SYN
+                // is out, the sooner two SYNs cross. Scheduling noise keeps the sides out of step.
                 return TimeSpan.Zero;
             case SocketError.AddressNotAvailable:
                 // The 4-tuple is taken: the listener has just accepted the peer's own SYN.
