@@ -58,7 +58,10 @@ internal static class LocalCandidates
                 .Select(u => u.Address)
                 .ToArray();
         }
-        catch (Exception e) when (e is NetworkInformationException or SocketException or PlatformNotSupportedException)
+        // Listing the interfaces reads /proc, /sys and /etc/resolv.conf, which an empty root (a
+        // chroot, a minimal container) lacks: then there are no candidates, and nothing else is lost.
+        catch (Exception e) when (e is NetworkInformationException or SocketException or PlatformNotSupportedException
+            or IOException or UnauthorizedAccessException)
         {
             return [];
         }

@@ -30,7 +30,8 @@ internal static class Registration
     private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
 
     /// <summary>
-    /// The answer, or null when the server closed without one. A connection that fails is a
+    /// The answer, or null when the server closed without one; <paramref name="connected"/> is called
+    /// once the request is registered, as far as this side can tell. A connection that fails is a
     /// <see cref="SocketException"/> (the caller decides whether to retry); <paramref name="deadline"/>
     /// cancels the wait with an <see cref="OperationCanceledException"/>. <paramref name="flags"/> are
     /// what a v2 key asks of a T-STUN/2 server (<c>relay-ok</c> only for a secure session).
@@ -40,20 +41,7 @@ internal static class Registration
     {
         using var socket = LocalPort.NewSocket(local);
         socket.LingerState = new LingerOption(true, 0);
-        using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(deadline))
-        {
-            connectTimeout.CancelAfter(ConnectTimeout);
-            try
-            {
-                await socket.ConnectAsync(server, connectTimeout.Token).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (!deadline.IsCancellationRequested)
-            {
-                throw new ClientFailure($"cannot reach the T-STUN server {server}: no answer within {ConnectTimeout.TotalSeconds:0} s");
-            }
-        }
-        connected();
-
+        await ConnectAsync(socket, server, "", deadline).ConfigureAwait(false);
         var reader = new ServerReader(socket, server);
         key.CopyTo(reader.Buffer);
         bool version2 = RendezvousKeys.Classify(reader.Buffer.AsSpan(0, TStun.KeyLength)) == KeyForm.Version2;
@@ -67,13 +55,33 @@ internal static class Registration
         }
         if (version2)
         {
+            // Announced once registered: after the candidates, or when no hello came (the original server).
             // The address bound, not the one connected from: a wildcard offers every interface's.
             var punchPort = new IPEndPoint(local.Address, ((IPEndPoint)socket.LocalEndPoint!).Port);
-            return await new Version2Exchange(reader, punchPort, flags).RunAsync(deadline).ConfigureAwait(false);
+            return await new Version2Exchange(reader, punchPort, flags, connected).RunAsync(deadline).ConfigureAwait(false);
         }
+        connected();
         return await reader.ReadToEndAsync(TStun.MaxReplyLength, deadline).ConfigureAwait(false)
             ? ParseVersion1(reader, local.AddressFamily)
             : null;
+    }
+
+    /// <summary>
+    /// Connects <paramref name="socket"/> to the server within <see cref="ConnectTimeout"/>; a server
+    /// that does not answer is a <see cref="ClientFailure"/> (<paramref name="purpose"/> ends its first part).
+    /// </summary>
+    internal static async Task ConnectAsync(Socket socket, IPEndPoint server, string purpose, CancellationToken deadline)
+    {
+        using var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(deadline);
+        connectTimeout.CancelAfter(ConnectTimeout);
+        try
+        {
+            await socket.ConnectAsync(server, connectTimeout.Token).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (!deadline.IsCancellationRequested)
+        {
+            throw new ClientFailure($"cannot reach the T-STUN server {server}{purpose}: no answer within {ConnectTimeout.TotalSeconds:0} s");
+        }
     }
 
     /// <summary>The <c>ADDR PORT</c> reply in the reader, as the original client reads it.</summary>

@@ -15,26 +15,13 @@ namespace Punchhole.Client.Rendezvous;
 /// </summary>
 internal static class RelayLeg
 {
-    private static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(10);
-
     /// <summary>The joined connection; a <see cref="ClientFailure"/> saying why not.</summary>
     public static async Task<Socket> JoinAsync(IPEndPoint server, RelayToken token, CancellationToken deadline)
     {
         var socket = new Socket(server.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
-            using (var connectTimeout = CancellationTokenSource.CreateLinkedTokenSource(deadline))
-            {
-                connectTimeout.CancelAfter(ConnectTimeout);
-                try
-                {
-                    await socket.ConnectAsync(server, connectTimeout.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException) when (!deadline.IsCancellationRequested)
-                {
-                    throw new ClientFailure($"cannot reach the T-STUN server {server} for the relay: no answer within {ConnectTimeout.TotalSeconds:0} s");
-                }
-            }
+            await Registration.ConnectAsync(socket, server, " for the relay", deadline).ConfigureAwait(false);
             var key = new byte[SessionKey.Length];
             token.WriteLegKey(key);
             await socket.SendAsync(key, SocketFlags.None, deadline).ConfigureAwait(false);

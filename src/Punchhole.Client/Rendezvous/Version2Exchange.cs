@@ -13,8 +13,13 @@ namespace Punchhole.Client.Rendezvous;
 /// <c>ADDR PORT</c>: that server reads only the 32-byte key and resets a connection with unread
 /// bytes, so nothing more is sent and the reply is read as version 1 reads it.
 /// </summary>
-internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, ClientFlags flags)
+internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, ClientFlags flags, Action registered)
 {
+    /// <summary>A T-STUN/2 server's hello comes at once; a server silent this long is the original, waiting for a partner.</summary>
+    private static readonly TimeSpan QuietServer = TimeSpan.FromMilliseconds(500);
+
+    private bool _announced;
+
     private AddressFamily Family => local.AddressFamily;
 
     /// <summary>The answer, or null when the server closed without one (its wait ended: ask again).</summary>
@@ -39,7 +44,12 @@ internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, Cl
             {
                 throw new ClientFailure($"the T-STUN server's hello is longer than {TStun2.MaxHelloLength} bytes: '{reader.ReceivedText}'");
             }
-            if (!await reader.ReadSomeAsync(TStun2.MaxHelloLength, deadline).ConfigureAwait(false))
+            var reading = reader.ReadSomeAsync(TStun2.MaxHelloLength, deadline);
+            if (!_announced && await Task.WhenAny(reading, Task.Delay(QuietServer, CancellationToken.None)).ConfigureAwait(false) != reading)
+            {
+                Announce();
+            }
+            if (!await reading.ConfigureAwait(false))
             {
                 return reader.Count == 0
                     ? null
@@ -49,11 +59,21 @@ internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, Cl
 
         var (observed, relayOffered) = ReadHello(helloLength);
         await SendCandidatesAsync(observed, deadline).ConfigureAwait(false);
+        Announce();
         if (!await reader.ReadToEndAsync(TStun2.MaxPeerLineLength + 1, deadline).ConfigureAwait(false))
         {
             return null;
         }
         return ReadPeer(observed, relayOffered);
+    }
+
+    private void Announce()
+    {
+        if (!_announced)
+        {
+            _announced = true;
+            registered();
+        }
     }
 
     private (IPEndPoint? Observed, bool RelayOffered) ReadHello(int length)
