@@ -31,6 +31,9 @@ internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, Cl
             var greeting = Hello.Identify(reader.Received);
             if (greeting == Greeting.NotHello)
             {
+                // The original server, which answers only once paired: it may have done so within
+                // QuietServer, and the user is still told whom this side asked before the peer.
+                Announce();
                 await reader.ReadToEndAsync(TStun.MaxReplyLength, deadline).ConfigureAwait(false);
                 // The original client reads at most this much; so does a v1 reader here.
                 reader.Truncate(TStun.MaxReplyLength);
