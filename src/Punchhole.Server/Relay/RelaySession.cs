@@ -27,6 +27,9 @@ internal struct RelayDirection
     /// <summary>The pipe's capacity, as the kernel gave it (64 KiB, or less past the user's pipe page budget).</summary>
     public int Capacity;
 
+    /// <summary>The pipe was asked to grow once already (it is only asked when a transfer fills it).</summary>
+    public bool Grown;
+
     /// <summary>Bytes in the pipe, read from the source and not yet written to the destination.</summary>
     public int Buffered;
 
