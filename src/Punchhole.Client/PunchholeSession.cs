@@ -69,7 +69,9 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Sta
 
     /// <summary>
     /// Rendezvous with <paramref name="key"/>, then the simultaneous open: the punched connection,
-    /// kept alive. A secure session whose punch fails continues through the T-STUN server's relay
+    /// kept alive. Two secure T-STUN/2 clients that received each other's local addresses race those
+    /// against the public punch and agree on one connection (<see cref="CandidateRace"/>); plain mode
+    /// and the original server's clients punch the public address alone. A secure session whose punch fails continues through the T-STUN server's relay
     /// when the server offered it for this pair (T-STUN/2, tstun --relay, not --no-relay): the relay
     /// carries only the encrypted session, and the handshake on it still proves the peer.
     /// </summary>
@@ -84,8 +86,17 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Sta
             log.Info($"the peer is {peer}");
             try
             {
-                punched = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
-                log.Info(ConnectionPath.Direct(peer));
+                if (!options.Plain && CandidateRace.Applies(rendezvous.Answer))
+                {
+                    var path = await CandidateRace.RunAsync(port, rendezvous.Answer!, key, options, log).ConfigureAwait(false);
+                    punched = path.Socket;
+                    log.Info(ConnectionPath.Direct(path.Remote, path.Candidate));
+                }
+                else
+                {
+                    punched = await new HolePuncher(port, peer, options, log).PunchAsync().ConfigureAwait(false);
+                    log.Info(ConnectionPath.Direct(peer));
+                }
             }
             catch (ClientFailure failure) when (!options.Plain && rendezvous.Answer is { Token.IsEmpty: false } answer)
             {

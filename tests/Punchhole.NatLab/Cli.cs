@@ -11,7 +11,8 @@ internal static class Cli
                natlab up VARIANT [--tstun PATH]
                natlab clean
                natlab rules VARIANT
-        variants: drop, v6, rst, random-port, public-peer (trials); drop, rst, random-port, public-peer (up)
+        variants: drop, v6, rst, random-port, public-peer, same-nat-drop, same-nat-rst, same-nat-v6, carrier-nat (trials);
+                  drop, rst, random-port, public-peer, same-nat-drop, same-nat-rst, carrier-nat (up)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -26,7 +27,9 @@ internal static class Cli
             if (args[0] == "rules")
             {
                 var variant = LabVariants.Parse(args.Length == 2 ? args[1] : throw new ArgumentException("rules needs one variant"));
-                Console.Write($"# router iptables-restore input ({variant.Name()})\n{Lab.Ipv4Rules(variant)}# router ip6tables-restore input ({variant.Name()})\n{Lab.Ipv6Rules(variant)}");
+                Console.Write(variant.IsSharedNat()
+                    ? Lab.SharedNatRulesText(variant)
+                    : $"# router iptables-restore input ({variant.Name()})\n{Lab.Ipv4Rules(variant)}# router ip6tables-restore input ({variant.Name()})\n{Lab.Ipv6Rules(variant)}");
                 return 0;
             }
             if (Environment.UserName != "root")

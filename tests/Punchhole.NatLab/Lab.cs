@@ -58,6 +58,11 @@ public sealed partial class Lab : IDisposable
         Server = Host("server", "srv", ServerV4, ServerV6, ServerV4);
         IspA = Host("isp-a", "ia", A("198.51.100.11"), A("2001:db8::11"), A("198.51.100.11"));
         IspB = Host("isp-b", "ib", A("198.51.100.12"), A("2001:db8::12"), A("198.51.100.12"));
+        if (variant.IsSharedNat())
+        {
+            (Carrier, RouterA, RouterB, ClientA, ClientB) = SharedNatHosts(variant);
+            return;
+        }
         RouterA = Host("router-a", "ra", A("198.51.100.18"), A("2001:db8:a::2"), A("198.51.100.18"));
         ClientA = Host("client-a", "a", A("100.64.1.2"), A("2001:db8:1::2"), RouterA.V4);
         if (variant == LabVariant.PublicPeer)
@@ -101,13 +106,13 @@ public sealed partial class Lab : IDisposable
 
     public LabHost ClientB { get; }
 
-    public IEnumerable<LabHost> Hosts => new[] { Internet, Server, IspA, IspB, RouterA, RouterB, ClientA, ClientB }.OfType<LabHost>();
+    public IEnumerable<LabHost> Hosts => new[] { Internet, Server, IspA, IspB, Carrier, RouterA, RouterB, ClientA, ClientB }.OfType<LabHost>();
 
     /// <summary>The NAT routers (with their firewalls).</summary>
-    public IEnumerable<LabHost> Routers => new[] { RouterA, RouterB }.OfType<LabHost>();
+    public IEnumerable<LabHost> Routers => new[] { Carrier, RouterA, RouterB }.OfType<LabHost>();
 
     /// <summary>Every namespace that forwards: the ISPs' routers and the NAT routers.</summary>
-    public IEnumerable<LabHost> Forwarders => new[] { IspA, IspB, RouterA, RouterB }.OfType<LabHost>();
+    public IEnumerable<LabHost> Forwarders => new[] { IspA, IspB, Carrier, RouterA, RouterB }.OfType<LabHost>();
 
     /// <summary>The namespaces of this lab (all of them exist while the lab does).</summary>
     public IReadOnlyList<string> Namespaces => _namespaces;
@@ -354,6 +359,11 @@ public sealed partial class Lab : IDisposable
             }
             NetNs.SetSysctls(host.Namespace, settings);
         }
+        if (Variant.IsSharedNat())
+        {
+            BuildSharedNat();
+            return;
+        }
 
         // 3. The wires: veth pairs created with both ends already in their namespaces.
         string net = Internet.Namespace;
@@ -370,25 +380,10 @@ public sealed partial class Lab : IDisposable
         ]);
 
         // 4. The exchange: one bridge joining the server and the two ISPs.
-        Batch(Internet,
-        [
-            "link set lo up",
-            "link add br0 type bridge",
-            "link set br0 type bridge mcast_snooping 0",
-            "link set br0 up",
-            .. new[] { "srv", "isp-a", "isp-b" }.SelectMany(p => new[] { $"link set dev {p} master br0", $"link set dev {p} up" }),
-        ]);
+        BuildExchange("srv", "isp-a", "isp-b");
 
         // 5. Addresses and routes. Nothing outside a site has a route to 100.64.0.0/10: that is what the NAT is for.
-        Batch(Server,
-        [
-            "link set lo up",
-            $"addr add {Server.V4}/28 dev eth0",
-            $"addr add {Server.V6}/64 dev eth0 nodad",
-            "link set eth0 up",
-            .. SiteRoutes(IspA, 'a', 1),
-            .. SiteRoutes(IspB, 'b', 2),
-        ]);
+        ConfigureServer([.. SiteRoutes(IspA, 'a', 1), .. SiteRoutes(IspB, 'b', 2)]);
         ConfigureIsp(IspA, 'a', 1, RouterA, [.. SiteRoutes(IspB, 'b', 2)]);
         ConfigureIsp(IspB, 'b', 2, siteB, [.. SiteRoutes(IspA, 'a', 1)]);
         ConfigureNat(RouterA, ClientA, 'a', 1);
@@ -409,6 +404,27 @@ public sealed partial class Lab : IDisposable
             ConfigureNat(RouterB, ClientB, 'b', 2);
         }
     }
+
+    /// <summary>The exchange: one bridge joining the given ports (the server's and the ISPs' wires).</summary>
+    private void BuildExchange(params string[] ports) =>
+        Batch(Internet,
+        [
+            "link set lo up",
+            "link add br0 type bridge",
+            "link set br0 type bridge mcast_snooping 0",
+            "link set br0 up",
+            .. ports.SelectMany(p => new[] { $"link set dev {p} master br0", $"link set dev {p} up" }),
+        ]);
+
+    private void ConfigureServer(string[] routes) =>
+        Batch(Server,
+        [
+            "link set lo up",
+            $"addr add {Server.V4}/28 dev eth0",
+            $"addr add {Server.V6}/64 dev eth0 nodad",
+            "link set eth0 up",
+            .. routes,
+        ]);
 
     /// <summary>The ISP's address on its access link: .17 for site 1, .33 for site 2.</summary>
     private static string AccessGateway(int site) => $"198.51.100.{(16 * site) + 1}";
@@ -481,6 +497,11 @@ public sealed partial class Lab : IDisposable
         {
             foreach (var family in new[] { AddressFamily.InterNetwork, AddressFamily.InterNetworkV6 })
             {
+                if (family == AddressFamily.InterNetworkV6 && client.V6 is null)
+                {
+                    // The carrier-NAT lab is IPv4 only.
+                    continue;
+                }
                 using var socket = CreateSocket(client, family);
                 string? failure;
                 try

@@ -20,6 +20,15 @@ public enum LabVariant
 
     /// <summary>Client A behind the <see cref="Drop"/> router; client B on the internet itself, no NAT, no firewall.</summary>
     PublicPeer,
+
+    /// <summary>Both clients on one LAN behind one <see cref="Drop"/> router that does not hairpin (Lab.SharedNat.cs).</summary>
+    SameNatDrop,
+
+    /// <summary>As <see cref="SameNatDrop"/>, with the <see cref="Reset"/> router.</summary>
+    SameNatReset,
+
+    /// <summary>Two home NATs behind one carrier NAT (100.64.0.0/10) that does not hairpin; IPv4 only (Lab.SharedNat.cs).</summary>
+    CarrierNat,
 }
 
 public static class LabVariants
@@ -33,6 +42,9 @@ public static class LabVariants
         LabVariant.Reset => "rst",
         LabVariant.RandomPort => "random-port",
         LabVariant.PublicPeer => "public-peer",
+        LabVariant.SameNatDrop => "same-nat-drop",
+        LabVariant.SameNatReset => "same-nat-rst",
+        LabVariant.CarrierNat => "carrier-nat",
         _ => throw new ArgumentOutOfRangeException(nameof(variant)),
     };
 

@@ -123,13 +123,7 @@ public static class PunchTrial
         {
             return new TrialResult(false, lab.Clock.Elapsed - pair.Started, $"no punch:\n{pair.Describe()}");
         }
-        await pair.A.WriteAsync("ping from a\n");
-        await pair.B.WriteAsync("ping from b\n");
-        bool crossed = await pair.B.WaitForStdoutAsync("ping from a\n", TimeSpan.FromSeconds(5))
-            && await pair.A.WaitForStdoutAsync("ping from b\n", TimeSpan.FromSeconds(5));
-        pair.A.CloseStdin();
-        pair.B.CloseStdin();
-        var (codeA, codeB, _) = await pair.WaitExitAsync(TimeSpan.FromSeconds(10));
+        var (crossed, codeA, codeB) = await pair.PingAndEndAsync(TimeSpan.FromSeconds(10));
         bool ok = crossed && codeA == 0 && codeB == 0;
         return new TrialResult(ok, connected.Value, ok ? $"connected:\n{pair.Describe()}" : $"connected, then crossed={crossed} exits={codeA}/{codeB}:\n{pair.Describe()}");
     }

@@ -7,6 +7,7 @@ namespace Punchhole.NatLab;
 /// <summary>
 /// The N-trial measurement (`natlab trials 20`): per variant, how many of N punches worked (or, for
 /// the random-port NAT, failed cleanly within 15 s) and the median time from start to connected.
+/// The shared-NAT rows run secure clients, which must also say the path they took.
 /// </summary>
 internal static class Trials
 {
@@ -20,6 +21,14 @@ internal static class Trials
         new("rst", LabVariant.Reset, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 1),
         new("random-port", LabVariant.RandomPort, AddressFamily.InterNetwork, ExpectFailure: true, AllowedMisses: 0),
         new("public-peer", LabVariant.PublicPeer, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0),
+        new("same-nat-drop", LabVariant.SameNatDrop, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0) { Secure = ExpectedPath.Lan },
+        new("same-nat-rst", LabVariant.SameNatReset, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0) { Secure = ExpectedPath.Lan },
+        new("same-nat-v6", LabVariant.SameNatDrop, AddressFamily.InterNetworkV6, ExpectFailure: false, AllowedMisses: 0) { Secure = ExpectedPath.Lan },
+        new("carrier-nat", LabVariant.CarrierNat, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0)
+        {
+            Secure = ExpectedPath.Relayed,
+            TStunOptions = ["--relay"],
+        },
     ];
 
     public static async Task<int> RunAsync(Options options)
@@ -41,7 +50,7 @@ internal static class Trials
         foreach (var row in rows)
         {
             var list = new List<TrialResult>();
-            using (var lab = Lab.Create(row.Variant, options.TStun))
+            using (var lab = Lab.Create(row.Variant, options.TStun, row.TStunOptions))
             {
                 for (int i = 1; i <= trials; i++)
                 {
@@ -50,7 +59,9 @@ internal static class Trials
                     {
                         result = row.ExpectFailure
                             ? await PunchTrial.FailCleanlyAsync(lab, options.Punchhole, row.Family)
-                            : await PunchTrial.ConnectAsync(lab, options.Punchhole, row.Family);
+                            : row.Secure is { } path
+                                ? await SecureTrial.ConnectAsync(lab, options.Punchhole, row.Family, path)
+                                : await PunchTrial.ConnectAsync(lab, options.Punchhole, row.Family);
                     }
                     catch (IOException e)
                     {
@@ -86,7 +97,11 @@ internal static class Trials
             var times = list.Where(t => t.Ok).Select(t => t.Elapsed.TotalSeconds).Order().ToArray();
             string median = times.Length == 0 ? "–" : Format(Median(times));
             string max = times.Length == 0 ? "–" : Format(times[^1]);
-            string counted = row.ExpectFailure ? "clean failures (exit 1, diagnosis), start → exit" : "punches (connected, a line each way, exit 0), start → connected";
+            string counted = row.ExpectFailure
+                ? "clean failures (exit 1, diagnosis), start → exit"
+                : row.Secure is { } path
+                    ? $"secure sessions saying `{path.Line.TrimEnd('(', ' ')}` (a line each way, exit 0), start → authenticated"
+                    : "punches (connected, a line each way, exit 0), start → connected";
             text.AppendLine(CultureInfo.InvariantCulture,
                 $"| {row.Name} | {(row.Family == AddressFamily.InterNetworkV6 ? "IPv6" : "IPv4")} | {counted} | **{ok}/{trials}** {(row.Met(list, trials) ? "✓" : "✗")} | {row.Bar(trials)} | {median} | {max} |");
         }
@@ -120,6 +135,11 @@ internal static class Trials
 
     private sealed record Row(string Name, LabVariant Variant, AddressFamily Family, bool ExpectFailure, int AllowedMisses)
     {
+        /// <summary>Secure clients (T-STUN/2), and the path they must say; null: --plain punches.</summary>
+        public ExpectedPath? Secure { get; init; }
+
+        public string[] TStunOptions { get; init; } = [];
+
         /// <summary>At most one miss in 20 where one is allowed (rst: at least 19/20).</summary>
         private int Needed(int trials) => trials - (AllowedMisses * trials / 20);
 

@@ -23,13 +23,17 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
     private readonly PunchTally _tally = new();
     private TimeSpan _lastProgress;
 
-    /// <summary>The connected socket, or a <see cref="ClientFailure"/> with the diagnosis.</summary>
-    public async Task<Socket> PunchAsync()
+    /// <summary>
+    /// The connected socket, or a <see cref="ClientFailure"/> with the diagnosis. <paramref name="stop"/>
+    /// ends the punch early, as its deadline does (another path to the peer won).
+    /// </summary>
+    public async Task<Socket> PunchAsync(CancellationToken stop = default)
     {
         var started = log.Elapsed;
         _lastProgress = started;
         log.Info($"punching {peer} from {port.EndPoint} (up to {options.PunchTimeout.TotalSeconds:0.#} s)");
-        using var done = new CancellationTokenSource(options.PunchTimeout);
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(stop);
+        done.CancelAfter(options.PunchTimeout);
         var accepted = AcceptPeerAsync(done.Token);
         var connected = ConnectLoopAsync(done.Token);
         var first = await Task.WhenAny(accepted, connected).ConfigureAwait(false);

@@ -11,6 +11,7 @@ namespace Punchhole.Client.Punch;
 internal sealed class LocalPort : IDisposable
 {
     private readonly Socket _holder;
+    private volatile Func<Socket, bool>? _divert;
 
     private LocalPort(Socket holder)
     {
@@ -64,7 +65,27 @@ internal sealed class LocalPort : IDisposable
     /// <summary>Starts listening on the port, so a peer SYN that finds no SYN of ours in flight is accepted, not reset.</summary>
     public void Listen() => _holder.Listen(4);
 
-    public ValueTask<Socket> AcceptAsync(CancellationToken cancel) => _holder.AcceptAsync(cancel);
+    /// <summary>
+    /// The next connection to the port, except those <see cref="Divert"/> takes: they go to the taker,
+    /// whoever accepts.
+    /// </summary>
+    public async ValueTask<Socket> AcceptAsync(CancellationToken cancel)
+    {
+        while (true)
+        {
+            var socket = await _holder.AcceptAsync(cancel).ConfigureAwait(false);
+            if (_divert is not { } take || !take(socket))
+            {
+                return socket;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Hands every accepted connection to <paramref name="take"/> first, which keeps it by returning
+    /// true (the peer's local addresses, for the candidate race); null ends that.
+    /// </summary>
+    public void Divert(Func<Socket, bool>? take) => _divert = take;
 
     public void Dispose() => _holder.Dispose();
 }

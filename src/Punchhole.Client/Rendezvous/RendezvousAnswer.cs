@@ -1,4 +1,5 @@
 using System.Net;
+using Punchhole.Protocol;
 using Punchhole.Protocol.V2;
 
 namespace Punchhole.Client.Rendezvous;
@@ -34,6 +35,18 @@ internal sealed record RendezvousAnswer(IPEndPoint Peer, ServerKind Server)
 
     /// <summary>The peer's local addresses with its punch port, in this side's address family.</summary>
     public IReadOnlyList<IPEndPoint> Candidates { get; init; } = [];
+
+    /// <summary>
+    /// Both sides' observed addresses as the server wrote them, this side's first (T-STUN/2 only).
+    /// The peer holds the same two, the other way round: the facts both sides agree on.
+    /// </summary>
+    public (PeerAddress Self, PeerAddress Peer)? Seen { get; init; }
+
+    /// <summary>How many candidates this side sent in its <c>CAND</c> line.</summary>
+    public int CandidatesSent { get; init; }
+
+    /// <summary>How many candidates the peer sent, of either family (the <c>PEER</c> line's count).</summary>
+    public int CandidatesReceived { get; init; }
 
     /// <summary>An answer from the original protocol: the peer's address and nothing else.</summary>
     public static RendezvousAnswer Version1(IPEndPoint peer) => new(peer, ServerKind.Version1);

@@ -19,6 +19,8 @@ internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, Cl
     private static readonly TimeSpan QuietServer = TimeSpan.FromMilliseconds(500);
 
     private bool _announced;
+    private PeerAddress _seen;
+    private int _sent;
 
     private AddressFamily Family => local.AddressFamily;
 
@@ -90,13 +92,16 @@ internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, Cl
             throw new ClientFailure($"the T-STUN server's hello is malformed: '{reader.ReceivedText}'");
         }
         reader.Consume(length);
+        _seen = observed;
         return (observed.IsIPv4 == (Family == AddressFamily.InterNetwork) ? observed.ToEndPoint(Family) : null, (serverFlags & ServerFlags.Relay) != 0);
     }
 
     private async Task SendCandidatesAsync(IPEndPoint? observed, CancellationToken deadline)
     {
         var line = new byte[TStun2.MaxCandidateLineLength];
-        int length = CandidateLine.Format(flags, LocalCandidates.Of(local, observed), line);
+        var candidates = LocalCandidates.Of(local, observed);
+        _sent = candidates.Length;
+        int length = CandidateLine.Format(flags, candidates, line);
         try
         {
             // In one write: the server wants the line, and nothing after it, in what it reads.
@@ -134,6 +139,9 @@ internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, Cl
             RelayOffered = relayOffered,
             Token = token,
             Candidates = reachable,
+            Seen = (_seen, peer),
+            CandidatesSent = _sent,
+            CandidatesReceived = candidates.Count,
         };
     }
 }
