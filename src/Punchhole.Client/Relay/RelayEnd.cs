@@ -28,7 +28,21 @@ internal abstract class RelayEnd : IDisposable
 
     public abstract ValueTask<int> ReadAsync(Memory<byte> buffer);
 
+    /// <summary>
+    /// True when the last read took everything the source will give: its end (a FIN, not a
+    /// reset) has arrived behind those bytes. False when not known.
+    /// </summary>
+    public virtual bool EndIsNext => false;
+
     public abstract ValueTask WriteAsync(ReadOnlyMemory<byte> data);
+
+    /// <summary>
+    /// Writes the last data before the end, which <see cref="EndWriting"/> passes on next, unless
+    /// the relay fails first. An end may hold the data back to send it with the end, so that the
+    /// destination receives both at once, as it would from the source itself: an HTTP client must
+    /// not take a connection that the server closed after its response for one it may use again.
+    /// </summary>
+    public virtual ValueTask WriteEndingAsync(ReadOnlyMemory<byte> data) => WriteAsync(data);
 
     /// <summary>Passes our end of stream on: a FIN on a socket; a flush for stdout.</summary>
     public abstract void EndWriting();

@@ -43,6 +43,9 @@ internal sealed class MuxSession : IAsyncDisposable
     private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>();
     private readonly object _gate = new();
     private readonly Dictionary<uint, MuxStream> _streams = [];
+
+    /// <summary>The streams that got data from the record being dispatched (reader loop only).</summary>
+    private readonly List<MuxStream> _fed = [];
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reader;
@@ -217,7 +220,18 @@ internal sealed class MuxSession : IAsyncDisposable
             while (true)
             {
                 var record = await _records.ReadAsync(_stop.Token).ConfigureAwait(false);
-                Dispatch(record.Plaintext.Span, record.Final);
+                try
+                {
+                    Dispatch(record.Plaintext.Span, record.Final);
+                }
+                finally
+                {
+                    foreach (var stream in _fed)
+                    {
+                        stream.FlushIncoming();
+                    }
+                    _fed.Clear();
+                }
                 if (record.Final)
                 {
                     break;
@@ -289,6 +303,10 @@ internal sealed class MuxSession : IAsyncDisposable
         {
             case FrameType.Data when !frame.Payload.IsEmpty:
                 stream.OnData(frame.Payload);
+                if (!_fed.Contains(stream))
+                {
+                    _fed.Add(stream);
+                }
                 break;
             case FrameType.Fin when frame.Payload.IsEmpty:
                 if (stream.OnFin())
@@ -384,18 +402,18 @@ internal sealed class MuxSession : IAsyncDisposable
                             OnFinalSent();
                             return;
                         case WriterItemKind.Data:
-                            batch.AddData(item.Stream!, out bool again);
+                            batch.AddData(item.Stream!, out bool again, out bool fin);
                             if (again)
                             {
                                 _writerQueue.Writer.TryWrite(item);
                             }
+                            if (fin)
+                            {
+                                AddFin(batch, item.Stream!);
+                            }
                             break;
                         case WriterItemKind.Fin:
-                            batch.Add(FrameType.Fin, item.StreamId, null);
-                            if (item.Stream!.OnFinSent())
-                            {
-                                Forget(item.Stream);
-                            }
+                            AddFin(batch, item.Stream!);
                             break;
                         default:
                             batch.Add(item.Type, item.StreamId, item.Value);
@@ -413,6 +431,15 @@ internal sealed class MuxSession : IAsyncDisposable
         catch (Exception e)
         {
             Fail(e);
+        }
+    }
+
+    private void AddFin(RecordBatch batch, MuxStream stream)
+    {
+        batch.Add(FrameType.Fin, stream.Id, null);
+        if (stream.OnFinSent())
+        {
+            Forget(stream);
         }
     }
 
@@ -535,28 +562,30 @@ internal sealed class MuxSession : IAsyncDisposable
 
         public void Add(FrameType type, uint streamId, uint? value)
         {
-            if (_used + MuxFrame.HeaderLength + 4 > Capacity)
+            if (_used + MuxFrame.HeaderLength + (value.HasValue ? 4 : 0) > Capacity)
             {
                 Seal(final: false);
             }
             _used += MuxFrame.Write(Room()[_used..], type, streamId, value);
         }
 
-        public void AddData(MuxStream stream, out bool again)
+        public void AddData(MuxStream stream, out bool again, out bool fin)
         {
             if (Capacity - _used - MuxFrame.HeaderLength < MinDataRoom)
             {
                 Seal(final: false);
             }
             var room = Room();
-            int n = stream.TakeChunk(room[(_used + MuxFrame.HeaderLength)..], out again);
+            // Room is kept for one empty frame after the data: the stream's FIN, when this chunk
+            // ends its last write, goes in the same record.
+            int n = stream.TakeChunk(room[(_used + MuxFrame.HeaderLength)..(Capacity - MuxFrame.HeaderLength)], out again, out fin);
             if (n == 0)
             {
                 return;
             }
             MuxFrame.WriteHeader(room[_used..], FrameType.Data, stream.Id, n);
             _used += MuxFrame.HeaderLength + n;
-            if (Capacity - _used - MuxFrame.HeaderLength < MinDataRoom)
+            if (!fin && Capacity - _used - MuxFrame.HeaderLength < MinDataRoom)
             {
                 Seal(final: false);
             }
