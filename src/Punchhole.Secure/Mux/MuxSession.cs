@@ -141,10 +141,49 @@ internal sealed class MuxSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops at once: every stream fails, and the peer gets an authenticated "aborted" end
-    /// (within a second at most) instead of a connection that merely breaks.
+    /// Ends the session because this side was interrupted (Ctrl-C): cleanly, as <see cref="CloseAsync"/>,
+    /// when no stream is open, so that the peer ends without an error; otherwise as
+    /// <see cref="AbortAsync"/>, so that the peer reports that this side stopped early.
     /// </summary>
-    public async Task AbortAsync()
+    /// <param name="wait">How long a clean end waits for the peer's final record.</param>
+    public async Task<InterruptedEnd> InterruptAsync(TimeSpan wait)
+    {
+        bool idle;
+        lock (_gate)
+        {
+            idle = _fault is null && !_finalQueued && _streams.Count == 0;
+            if (idle)
+            {
+                _closing = true;
+                QueueFinalIfIdle();
+            }
+        }
+        if (!idle)
+        {
+            return await AbortAsync().ConfigureAwait(false) ? InterruptedEnd.Aborted : InterruptedEnd.Broken;
+        }
+        try
+        {
+            await Completion.WaitAsync(wait).ConfigureAwait(false);
+            return InterruptedEnd.Clean;
+        }
+        catch (TimeoutException)
+        {
+            Fail(new SecureChannelException(SecureFailure.Closed, "the session was stopped by this side"));
+            return InterruptedEnd.Unconfirmed;
+        }
+        catch (SecureChannelException)
+        {
+            return InterruptedEnd.Broken;
+        }
+    }
+
+    /// <summary>
+    /// Stops at once: every stream fails, and the peer gets an authenticated "aborted" end
+    /// (within a second at most) instead of a connection that merely breaks. True when that end
+    /// was sent; false when the session had failed already or the peer did not take it in time.
+    /// </summary>
+    public async Task<bool> AbortAsync()
     {
         var stopped = new SecureChannelException(SecureFailure.Closed, "the session was stopped by this side");
         bool queue;
@@ -162,20 +201,32 @@ internal sealed class MuxSession : IAsyncDisposable
         {
             stream.Fault(stopped);
         }
+        bool sent = false;
         if (queue)
         {
             _writerQueue.Writer.TryWrite(WriterItem.Final(GoAwayCode.Aborted));
             try
             {
                 await _writer.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    sent = _finalSent;
+                }
             }
             catch (TimeoutException)
             {
                 // The peer does not read: it will see the connection break instead.
             }
         }
+        if (sent)
+        {
+            // The authenticated end is out: the FIN after it cannot pass for anything else, and a
+            // reset could drop the record while it still waits in the send buffer.
+            _transport.PreferGracefulClose();
+        }
         Fail(stopped);
         await ((Task)Completion).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return sent;
     }
 
     /// <summary>Closes the connection at once if the session did not end; the peer sees an early end.</summary>
@@ -476,6 +527,9 @@ internal sealed class MuxSession : IAsyncDisposable
 
     private async Task FinishAsync()
     {
+        // Both authenticated ends are out: a FIN now, after our final record, rather than a
+        // reset that could drop that record before the peer has it.
+        _transport.PreferGracefulClose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         _completion.TrySetResult();
     }
@@ -628,4 +682,20 @@ internal sealed class MuxSession : IAsyncDisposable
             return _room.Span[..Capacity];
         }
     }
+}
+
+/// <summary>How a session interrupted by this side ended (<see cref="MuxSession.InterruptAsync"/>).</summary>
+internal enum InterruptedEnd
+{
+    /// <summary>No stream was open: both final records went their way, as in a normal end.</summary>
+    Clean,
+
+    /// <summary>No stream was open and our final record went out, but the peer's did not come in time.</summary>
+    Unconfirmed,
+
+    /// <summary>Streams were open: the peer was sent an authenticated "aborted" end.</summary>
+    Aborted,
+
+    /// <summary>The session had failed already, or the peer took nothing more: the connection is simply closed.</summary>
+    Broken,
 }
