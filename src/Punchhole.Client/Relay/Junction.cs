@@ -78,7 +78,7 @@ internal sealed class Junction(RelayEnd local, RelayEnd peer, RelayMode mode, Tr
     /// <summary>Copies one direction; at the source's EOF half-closes the destination and waits until it has accepted everything.</summary>
     private async Task CopyAsync(RelayEnd from, RelayEnd to, Action<int> count, bool outbound)
     {
-        byte[] buffer = new byte[BufferSize];
+        byte[] buffer = new byte[Math.Max(BufferSize, Math.Max(from.ChunkSize, to.ChunkSize))];
         while (true)
         {
             int n;

@@ -23,6 +23,12 @@ internal abstract class RelayEnd : IDisposable
     /// <summary>Whether a read of the source would return at once (data or EOF waiting); false when not known.</summary>
     public virtual bool SourceReady => false;
 
+    /// <summary>
+    /// How many bytes one read or write here should move, at least, for this end to work well
+    /// (a secure stream: several whole records); 0 for the relay's own size.
+    /// </summary>
+    public virtual int ChunkSize => 0;
+
     /// <summary>How many bytes the source holds in all, when known (a regular file): for the progress percentage.</summary>
     public virtual long? SourceLength => null;
 

@@ -17,6 +17,9 @@ internal sealed class SecureStreamEnd(MuxStream stream, string name) : RelayEnd
 
     public override string SinkName => name;
 
+    /// <summary>Four records' worth: a write becomes whole records, handed to the session's writer in one go.</summary>
+    public override int ChunkSize => MuxStream.PreferredWriteSize;
+
     public override ValueTask<int> ReadAsync(Memory<byte> buffer) => stream.ReadAsync(buffer);
 
     public override bool EndIsNext => stream.EndIsNext;

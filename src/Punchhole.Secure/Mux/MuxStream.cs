@@ -57,6 +57,13 @@ internal sealed class MuxStream : Stream, IValueTaskSource
             pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Records.RecordFormat.MaxPlaintextLength, useSynchronizationContext: false));
     }
 
+    /// <summary>
+    /// A write of this size fills four records exactly (each record's data room is its plaintext
+    /// less a DATA frame header and the room kept for a FIN): fewer handoffs to the session's
+    /// writer, and no small record for a remainder.
+    /// </summary>
+    public const int PreferredWriteSize = 4 * (Records.RecordFormat.MaxPlaintextLength - 2 * MuxFrame.HeaderLength);
+
     /// <summary>The stream id: odd when the session's first party opened it, even for the second.</summary>
     public uint Id { get; }
 
