@@ -183,7 +183,8 @@ internal static class ClientCommandLine
             }
             catch (CodeFormatException e)
             {
-                return ParsedCommandLine<ClientOptions>.Fail($"KEY: {e.Message}");
+                // Refused rather than taken as a phrase: a mistyped code would otherwise wait, unmatched, for its whole window.
+                return ParsedCommandLine<ClientOptions>.Fail($"KEY: {e.Message}; {PairingCode.PhraseShapeAdvice}");
             }
         }
         return ParsedCommandLine<ClientOptions>.Run(options);

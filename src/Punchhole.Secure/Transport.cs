@@ -18,11 +18,13 @@ internal sealed class Transport : IDuplexPipe, IAsyncDisposable
     private const int WriteBufferSize = 5 * Records.RecordFormat.MaxRecordLength;
 
     private readonly Stream _stream;
+    private readonly Socket? _socket;
     private int _disposed;
 
-    private Transport(Stream stream)
+    private Transport(Stream stream, Socket? socket = null)
     {
         _stream = stream;
+        _socket = socket;
         Input = PipeReader.Create(stream, new StreamPipeReaderOptions(bufferSize: ReadBufferSize, minimumReadSize: MinimumReadSize, leaveOpen: true));
         Output = PipeWriter.Create(stream, new StreamPipeWriterOptions(minimumBufferSize: WriteBufferSize, leaveOpen: true));
     }
@@ -38,7 +40,27 @@ internal sealed class Transport : IDuplexPipe, IAsyncDisposable
     public static Transport Over(Socket socket)
     {
         socket.NoDelay = true;
-        return new(new NetworkStream(socket, ownsSocket: true));
+        return new(new NetworkStream(socket, ownsSocket: true), socket);
+    }
+
+    /// <summary>
+    /// Makes the close that follows a graceful one: what is still queued goes out, then a FIN.
+    /// The client gives every connection SO_LINGER 0, so that a kill is a reset; once the
+    /// session's authenticated end is sent, a reset could only drop that end.
+    /// </summary>
+    public void PreferGracefulClose()
+    {
+        try
+        {
+            if (_socket is not null && Volatile.Read(ref _disposed) == 0)
+            {
+                _socket.LingerState = new LingerOption(false, 0);
+            }
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Closed or reset already: there is nothing left to deliver.
+        }
     }
 
     /// <summary>Closes the stream at once; pending reads and writes fail. Safe to call more than once.</summary>

@@ -1,7 +1,7 @@
-using System.Net;
 using System.Net.Sockets;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Engines;
+using Punchhole.Benchmarks.Support;
 using Punchhole.Secure;
 using Punchhole.Secure.Codes;
 using Punchhole.Secure.Mux;
@@ -40,8 +40,8 @@ public class SecureThroughputBenchmarks
     public void Setup()
     {
         new Random(1).NextBytes(_send);
-        _plain = Connect();
-        _recordSockets = Connect();
+        _plain = LoopbackPair.Connect();
+        _recordSockets = LoopbackPair.Connect();
         _recordA = Transport.Over(_recordSockets.A);
         _recordB = Transport.Over(_recordSockets.B);
         byte[] key = new byte[32];
@@ -52,7 +52,7 @@ public class SecureThroughputBenchmarks
         _opener = new RecordOpener(key);
 
         var code = SecretCode.FromCode(PairingCode.Generate());
-        var (a, b) = Connect();
+        var (a, b) = LoopbackPair.Connect();
         var establishA = SecureSession.EstablishAsync(a, code);
         var establishB = SecureSession.EstablishAsync(b, code);
         _sessionA = establishA.GetAwaiter().GetResult();
@@ -121,17 +121,5 @@ public class SecureThroughputBenchmarks
         }
         send.GetAwaiter().GetResult();
         return received;
-    }
-
-    private static (Socket A, Socket B) Connect()
-    {
-        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        listener.Listen(1);
-        var a = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        a.Connect(listener.LocalEndPoint!);
-        var b = listener.Accept();
-        b.NoDelay = true;
-        return (a, b);
     }
 }

@@ -78,7 +78,9 @@ internal sealed class LocalListener : IDisposable
                 socket.DualMode = false;
             }
             socket.Bind(endPoint);
-            socket.Listen(4);
+            // The system's limit, not a handful: a browser opens six connections at once, and one
+            // that overflows the queue waits a second or more for its SYN to be sent again.
+            socket.Listen();
             return socket;
         }
         catch (SocketException e)

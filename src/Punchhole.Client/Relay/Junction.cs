@@ -78,7 +78,7 @@ internal sealed class Junction(RelayEnd local, RelayEnd peer, RelayMode mode, Tr
     /// <summary>Copies one direction; at the source's EOF half-closes the destination and waits until it has accepted everything.</summary>
     private async Task CopyAsync(RelayEnd from, RelayEnd to, Action<int> count, bool outbound)
     {
-        byte[] buffer = new byte[BufferSize];
+        byte[] buffer = new byte[Math.Max(BufferSize, Math.Max(from.ChunkSize, to.ChunkSize))];
         while (true)
         {
             int n;
@@ -95,9 +95,11 @@ internal sealed class Junction(RelayEnd local, RelayEnd peer, RelayMode mode, Tr
             {
                 break;
             }
+            // The source's end came with these bytes: they go on with it, not ahead of it.
+            bool last = from.EndIsNext;
             try
             {
-                await to.WriteAsync(buffer.AsMemory(0, n)).ConfigureAwait(false);
+                await (last ? to.WriteEndingAsync(buffer.AsMemory(0, n)) : to.WriteAsync(buffer.AsMemory(0, n))).ConfigureAwait(false);
             }
             catch (Exception e) when (IsFailure(e))
             {
@@ -105,6 +107,10 @@ internal sealed class Junction(RelayEnd local, RelayEnd peer, RelayMode mode, Tr
                 return;
             }
             count(n);
+            if (last)
+            {
+                break;
+            }
         }
         if (!outbound && mode == RelayMode.Both && !_sendingDone && to is StandardStreamsEnd)
         {

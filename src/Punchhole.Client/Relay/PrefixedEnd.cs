@@ -25,7 +25,11 @@ internal sealed class PrefixedEnd(RelayEnd inner, ReadOnlyMemory<byte> prefix, E
         return ValueTask.FromResult(n);
     }
 
+    public override bool EndIsNext => _prefix.IsEmpty && error is null && inner.EndIsNext;
+
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> data) => inner.WriteAsync(data);
+
+    public override ValueTask WriteEndingAsync(ReadOnlyMemory<byte> data) => inner.WriteEndingAsync(data);
 
     public override void EndWriting() => inner.EndWriting();
 

@@ -23,12 +23,32 @@ internal abstract class RelayEnd : IDisposable
     /// <summary>Whether a read of the source would return at once (data or EOF waiting); false when not known.</summary>
     public virtual bool SourceReady => false;
 
+    /// <summary>
+    /// How many bytes one read or write here should move, at least, for this end to work well
+    /// (a secure stream: several whole records); 0 for the relay's own size.
+    /// </summary>
+    public virtual int ChunkSize => 0;
+
     /// <summary>How many bytes the source holds in all, when known (a regular file): for the progress percentage.</summary>
     public virtual long? SourceLength => null;
 
     public abstract ValueTask<int> ReadAsync(Memory<byte> buffer);
 
+    /// <summary>
+    /// True when the last read took everything the source will give: its end (a FIN, not a
+    /// reset) has arrived behind those bytes. False when not known.
+    /// </summary>
+    public virtual bool EndIsNext => false;
+
     public abstract ValueTask WriteAsync(ReadOnlyMemory<byte> data);
+
+    /// <summary>
+    /// Writes the last data before the end, which <see cref="EndWriting"/> passes on next, unless
+    /// the relay fails first. An end may hold the data back to send it with the end, so that the
+    /// destination receives both at once, as it would from the source itself: an HTTP client must
+    /// not take a connection that the server closed after its response for one it may use again.
+    /// </summary>
+    public virtual ValueTask WriteEndingAsync(ReadOnlyMemory<byte> data) => WriteAsync(data);
 
     /// <summary>Passes our end of stream on: a FIN on a socket; a flush for stdout.</summary>
     public abstract void EndWriting();

@@ -46,8 +46,32 @@ internal sealed class SocketEnd : RelayEnd
         return n;
     }
 
+    /// <summary>The FIN is in and nothing is left before it (Available is read after the state: no byte can follow a FIN).</summary>
+    public override bool EndIsNext
+    {
+        get
+        {
+            try
+            {
+                return TcpConnectionState.FinReceived(Socket) && Socket.Available == 0;
+            }
+            catch (Exception e) when (e is SocketException or ObjectDisposedException)
+            {
+                // Aborted meanwhile: the next read says how.
+                return false;
+            }
+        }
+    }
+
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> data) =>
         await Socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
+
+    /// <summary>Corked: the last partial segment waits for the FIN that <see cref="EndWriting"/> sends, and leaves with it.</summary>
+    public override async ValueTask WriteEndingAsync(ReadOnlyMemory<byte> data)
+    {
+        TcpConnectionState.Cork(Socket);
+        await Socket.SendAsync(data, SocketFlags.None).ConfigureAwait(false);
+    }
 
     public override void EndWriting()
     {

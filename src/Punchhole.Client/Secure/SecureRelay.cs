@@ -32,6 +32,7 @@ internal sealed class SecureRelay(ClientOptions options, ClientLog log, Standard
         }
         log.Info("the peer knows the code: the connection is authenticated and encrypted");
         await using (session.ConfigureAwait(false))
+        using (Interruption.BeforeExit(() => InterruptAsync(session)))
         {
             try
             {
@@ -39,6 +40,7 @@ internal sealed class SecureRelay(ClientOptions options, ClientLog log, Standard
                 {
                     case ListenForward:
                         await new SecureForwarding(session, log).ServeAsync(listener!).ConfigureAwait(false);
+                        log.Info("the peer ended the session");
                         return 0;
                     case ConnectForward:
                         log.Info($"forwarding every connection from the peer to {service!.Name}");
@@ -49,13 +51,31 @@ internal sealed class SecureRelay(ClientOptions options, ClientLog log, Standard
                         return await RelayStandardStreamsAsync(session).ConfigureAwait(false);
                 }
             }
-            catch (SecureChannelException e)
+            catch (SecureChannelException e) when (!Interruption.Started)
             {
                 log.Info(e.Message);
                 return 1;
             }
+            finally
+            {
+                // The signal's handler says what happened and sets the exit status.
+                await Interruption.HoldIfStartedAsync().ConfigureAwait(false);
+            }
         }
     }
+
+    /// <summary>
+    /// Ctrl-C or SIGTERM: the peer learns from an authenticated record whether the session ended
+    /// cleanly (no connection was open) or was aborted, instead of guessing from a reset.
+    /// </summary>
+    private static async Task<string> InterruptAsync(MuxSession session) =>
+        await session.InterruptAsync(Interruption.EndingLimit / 2).ConfigureAwait(false) switch
+        {
+            InterruptedEnd.Clean => "no connection was open; the session ended cleanly on both sides",
+            InterruptedEnd.Unconfirmed => "no connection was open; the peer was told the session ended, but did not confirm it",
+            InterruptedEnd.Aborted => "the peer was told that the session was aborted; the connections open were reset",
+            _ => "connections reset, nothing more is sent or received",
+        };
 
     private async Task<int> RelayStandardStreamsAsync(MuxSession session)
     {
@@ -69,6 +89,7 @@ internal sealed class SecureRelay(ClientOptions options, ClientLog log, Standard
         {
             outcome = await junction(new StandardStreamsEnd(io), peer).ConfigureAwait(false);
         }
+        await Interruption.HoldIfStartedAsync().ConfigureAwait(false);
         if (outcome.Failure is not null)
         {
             await session.AbortAsync().ConfigureAwait(false);

@@ -10,18 +10,42 @@ namespace Punchhole.Client.Secure;
 /// </summary>
 internal sealed class SecureStreamEnd(MuxStream stream, string name) : RelayEnd
 {
+    private ReadOnlyMemory<byte> _ending;
+    private ValueTask _endingWrite;
+
     public override string SourceName => name;
 
     public override string SinkName => name;
 
+    /// <summary>Four records' worth: a write becomes whole records, handed to the session's writer in one go.</summary>
+    public override int ChunkSize => MuxStream.PreferredWriteSize;
+
     public override ValueTask<int> ReadAsync(Memory<byte> buffer) => stream.ReadAsync(buffer);
+
+    public override bool EndIsNext => stream.EndIsNext;
 
     public override ValueTask WriteAsync(ReadOnlyMemory<byte> data) => stream.WriteAsync(data);
 
-    public override void EndWriting() => stream.CompleteWrites();
+    /// <summary>Held until <see cref="EndWriting"/>, which sends it with the FIN, in one record; the relay leaves the buffer alone until then.</summary>
+    public override ValueTask WriteEndingAsync(ReadOnlyMemory<byte> data)
+    {
+        _ending = data;
+        return ValueTask.CompletedTask;
+    }
 
-    /// <summary>Nothing to wait for here: the session's close confirms delivery of every stream.</summary>
-    public override Task ConfirmDeliveredAsync() => Task.CompletedTask;
+    public override void EndWriting()
+    {
+        if (_ending.IsEmpty)
+        {
+            stream.CompleteWrites();
+            return;
+        }
+        _endingWrite = stream.WriteAsync(_ending, complete: true);
+        _ending = default;
+    }
+
+    /// <summary>Only the last write, if it went with the FIN: the session's close confirms delivery of every stream.</summary>
+    public override async Task ConfirmDeliveredAsync() => await _endingWrite.ConfigureAwait(false);
 
     public override void Abort() => stream.Reset();
 

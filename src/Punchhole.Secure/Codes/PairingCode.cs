@@ -51,6 +51,10 @@ internal sealed class PairingCode
         return new PairingCode(nameplate, words);
     }
 
+    /// <summary>What a user whose own phrase has a code's shape is told to do.</summary>
+    public const string PhraseShapeAdvice =
+        "a KEY that looks like a code (a number, then words of letters) must be a valid code; to use a phrase of your own, give it a character other than letters, e.g. '!'";
+
     /// <summary>
     /// True when <paramref name="text"/> has the shape of a code: a number followed only by words of
     /// letters, separated by dashes, spaces, dots or underscores. Anything else is a free-form phrase.

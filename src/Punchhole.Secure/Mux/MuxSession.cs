@@ -43,6 +43,9 @@ internal sealed class MuxSession : IAsyncDisposable
     private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>();
     private readonly object _gate = new();
     private readonly Dictionary<uint, MuxStream> _streams = [];
+
+    /// <summary>The streams that got data from the record being dispatched (reader loop only).</summary>
+    private readonly List<MuxStream> _fed = [];
     private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _reader;
@@ -138,10 +141,49 @@ internal sealed class MuxSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Stops at once: every stream fails, and the peer gets an authenticated "aborted" end
-    /// (within a second at most) instead of a connection that merely breaks.
+    /// Ends the session because this side was interrupted (Ctrl-C): cleanly, as <see cref="CloseAsync"/>,
+    /// when no stream is open, so that the peer ends without an error; otherwise as
+    /// <see cref="AbortAsync"/>, so that the peer reports that this side stopped early.
     /// </summary>
-    public async Task AbortAsync()
+    /// <param name="wait">How long a clean end waits for the peer's final record.</param>
+    public async Task<InterruptedEnd> InterruptAsync(TimeSpan wait)
+    {
+        bool idle;
+        lock (_gate)
+        {
+            idle = _fault is null && !_finalQueued && _streams.Count == 0;
+            if (idle)
+            {
+                _closing = true;
+                QueueFinalIfIdle();
+            }
+        }
+        if (!idle)
+        {
+            return await AbortAsync().ConfigureAwait(false) ? InterruptedEnd.Aborted : InterruptedEnd.Broken;
+        }
+        try
+        {
+            await Completion.WaitAsync(wait).ConfigureAwait(false);
+            return InterruptedEnd.Clean;
+        }
+        catch (TimeoutException)
+        {
+            Fail(new SecureChannelException(SecureFailure.Closed, "the session was stopped by this side"));
+            return InterruptedEnd.Unconfirmed;
+        }
+        catch (SecureChannelException)
+        {
+            return InterruptedEnd.Broken;
+        }
+    }
+
+    /// <summary>
+    /// Stops at once: every stream fails, and the peer gets an authenticated "aborted" end
+    /// (within a second at most) instead of a connection that merely breaks. True when that end
+    /// was sent; false when the session had failed already or the peer did not take it in time.
+    /// </summary>
+    public async Task<bool> AbortAsync()
     {
         var stopped = new SecureChannelException(SecureFailure.Closed, "the session was stopped by this side");
         bool queue;
@@ -159,20 +201,32 @@ internal sealed class MuxSession : IAsyncDisposable
         {
             stream.Fault(stopped);
         }
+        bool sent = false;
         if (queue)
         {
             _writerQueue.Writer.TryWrite(WriterItem.Final(GoAwayCode.Aborted));
             try
             {
                 await _writer.WaitAsync(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                lock (_gate)
+                {
+                    sent = _finalSent;
+                }
             }
             catch (TimeoutException)
             {
                 // The peer does not read: it will see the connection break instead.
             }
         }
+        if (sent)
+        {
+            // The authenticated end is out: the FIN after it cannot pass for anything else, and a
+            // reset could drop the record while it still waits in the send buffer.
+            _transport.PreferGracefulClose();
+        }
         Fail(stopped);
         await ((Task)Completion).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        return sent;
     }
 
     /// <summary>Closes the connection at once if the session did not end; the peer sees an early end.</summary>
@@ -217,7 +271,18 @@ internal sealed class MuxSession : IAsyncDisposable
             while (true)
             {
                 var record = await _records.ReadAsync(_stop.Token).ConfigureAwait(false);
-                Dispatch(record.Plaintext.Span, record.Final);
+                try
+                {
+                    Dispatch(record.Plaintext.Span, record.Final);
+                }
+                finally
+                {
+                    foreach (var stream in _fed)
+                    {
+                        stream.FlushIncoming();
+                    }
+                    _fed.Clear();
+                }
                 if (record.Final)
                 {
                     break;
@@ -289,6 +354,10 @@ internal sealed class MuxSession : IAsyncDisposable
         {
             case FrameType.Data when !frame.Payload.IsEmpty:
                 stream.OnData(frame.Payload);
+                if (!_fed.Contains(stream))
+                {
+                    _fed.Add(stream);
+                }
                 break;
             case FrameType.Fin when frame.Payload.IsEmpty:
                 if (stream.OnFin())
@@ -384,18 +453,18 @@ internal sealed class MuxSession : IAsyncDisposable
                             OnFinalSent();
                             return;
                         case WriterItemKind.Data:
-                            batch.AddData(item.Stream!, out bool again);
+                            batch.AddData(item.Stream!, out bool again, out bool fin);
                             if (again)
                             {
                                 _writerQueue.Writer.TryWrite(item);
                             }
+                            if (fin)
+                            {
+                                AddFin(batch, item.Stream!);
+                            }
                             break;
                         case WriterItemKind.Fin:
-                            batch.Add(FrameType.Fin, item.StreamId, null);
-                            if (item.Stream!.OnFinSent())
-                            {
-                                Forget(item.Stream);
-                            }
+                            AddFin(batch, item.Stream!);
                             break;
                         default:
                             batch.Add(item.Type, item.StreamId, item.Value);
@@ -413,6 +482,15 @@ internal sealed class MuxSession : IAsyncDisposable
         catch (Exception e)
         {
             Fail(e);
+        }
+    }
+
+    private void AddFin(RecordBatch batch, MuxStream stream)
+    {
+        batch.Add(FrameType.Fin, stream.Id, null);
+        if (stream.OnFinSent())
+        {
+            Forget(stream);
         }
     }
 
@@ -449,6 +527,9 @@ internal sealed class MuxSession : IAsyncDisposable
 
     private async Task FinishAsync()
     {
+        // Both authenticated ends are out: a FIN now, after our final record, rather than a
+        // reset that could drop that record before the peer has it.
+        _transport.PreferGracefulClose();
         await _transport.DisposeAsync().ConfigureAwait(false);
         _completion.TrySetResult();
     }
@@ -535,28 +616,30 @@ internal sealed class MuxSession : IAsyncDisposable
 
         public void Add(FrameType type, uint streamId, uint? value)
         {
-            if (_used + MuxFrame.HeaderLength + 4 > Capacity)
+            if (_used + MuxFrame.HeaderLength + (value.HasValue ? 4 : 0) > Capacity)
             {
                 Seal(final: false);
             }
             _used += MuxFrame.Write(Room()[_used..], type, streamId, value);
         }
 
-        public void AddData(MuxStream stream, out bool again)
+        public void AddData(MuxStream stream, out bool again, out bool fin)
         {
             if (Capacity - _used - MuxFrame.HeaderLength < MinDataRoom)
             {
                 Seal(final: false);
             }
             var room = Room();
-            int n = stream.TakeChunk(room[(_used + MuxFrame.HeaderLength)..], out again);
+            // Room is kept for one empty frame after the data: the stream's FIN, when this chunk
+            // ends its last write, goes in the same record.
+            int n = stream.TakeChunk(room[(_used + MuxFrame.HeaderLength)..(Capacity - MuxFrame.HeaderLength)], out again, out fin);
             if (n == 0)
             {
                 return;
             }
             MuxFrame.WriteHeader(room[_used..], FrameType.Data, stream.Id, n);
             _used += MuxFrame.HeaderLength + n;
-            if (Capacity - _used - MuxFrame.HeaderLength < MinDataRoom)
+            if (!fin && Capacity - _used - MuxFrame.HeaderLength < MinDataRoom)
             {
                 Seal(final: false);
             }
@@ -599,4 +682,20 @@ internal sealed class MuxSession : IAsyncDisposable
             return _room.Span[..Capacity];
         }
     }
+}
+
+/// <summary>How a session interrupted by this side ended (<see cref="MuxSession.InterruptAsync"/>).</summary>
+internal enum InterruptedEnd
+{
+    /// <summary>No stream was open: both final records went their way, as in a normal end.</summary>
+    Clean,
+
+    /// <summary>No stream was open and our final record went out, but the peer's did not come in time.</summary>
+    Unconfirmed,
+
+    /// <summary>Streams were open: the peer was sent an authenticated "aborted" end.</summary>
+    Aborted,
+
+    /// <summary>The session had failed already, or the peer took nothing more: the connection is simply closed.</summary>
+    Broken,
 }

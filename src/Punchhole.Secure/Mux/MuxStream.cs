@@ -28,7 +28,9 @@ internal sealed class MuxStream : Stream, IValueTaskSource
     private long _receiveCredit = MuxSession.InitialWindow;
     private long _consumedSinceGrant;
     private bool _remoteFinished;
+    private bool _unflushed;
     private Exception? _readError;
+    private volatile bool _endIsNext;
 
     // Sending, under _gate.
     private long _sendCredit = MuxSession.InitialWindow;
@@ -36,6 +38,7 @@ internal sealed class MuxStream : Stream, IValueTaskSource
     private bool _writing;
     private bool _queued;
     private bool _finQueued;
+    private bool _finWithWrite;
     private bool _finSent;
     private Exception? _writeError;
     private ManualResetValueTaskSourceCore<bool> _writeDone = new() { RunContinuationsAsynchronously = true };
@@ -53,6 +56,13 @@ internal sealed class MuxStream : Stream, IValueTaskSource
         _incoming = new Pipe(new PipeOptions(
             pauseWriterThreshold: 0, resumeWriterThreshold: 0, minimumSegmentSize: Records.RecordFormat.MaxPlaintextLength, useSynchronizationContext: false));
     }
+
+    /// <summary>
+    /// A write of this size fills four records exactly (each record's data room is its plaintext
+    /// less a DATA frame header and the room kept for a FIN): fewer handoffs to the session's
+    /// writer, and no small record for a remainder.
+    /// </summary>
+    public const int PreferredWriteSize = 4 * (Records.RecordFormat.MaxPlaintextLength - 2 * MuxFrame.HeaderLength);
 
     /// <summary>The stream id: odd when the session's first party opened it, even for the second.</summary>
     public uint Id { get; }
@@ -88,8 +98,17 @@ internal sealed class MuxStream : Stream, IValueTaskSource
             if (!data.IsEmpty)
             {
                 int n = (int)Math.Min(data.Length, buffer.Length);
+                // Before AdvanceTo: once it returns, the segments may be back in the pool.
+                bool all = n == data.Length;
                 data.Slice(0, n).CopyTo(buffer.Span);
                 _incoming.Reader.AdvanceTo(data.GetPosition(n));
+                if (all && result.IsCompleted)
+                {
+                    lock (_gate)
+                    {
+                        _endIsNext = _readError is null;
+                    }
+                }
                 Consumed(n);
                 return n;
             }
@@ -109,6 +128,12 @@ internal sealed class MuxStream : Stream, IValueTaskSource
             }
         }
     }
+
+    /// <summary>
+    /// True when the last read took the last bytes before the peer's FIN: the end is known
+    /// already, so a relay can pass it on together with those bytes.
+    /// </summary>
+    public bool EndIsNext => _endIsNext;
 
     /// <summary>Counts bytes the reader took and grants them back to the peer in steps.</summary>
     private void Consumed(int count)
@@ -142,11 +167,24 @@ internal sealed class MuxStream : Stream, IValueTaskSource
 
     /// <summary>Sends <paramref name="buffer"/>; completes once all of it is in records (not necessarily on the wire).</summary>
     /// <exception cref="SecureChannelException">The stream was reset, or the session failed.</exception>
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
+        WriteAsync(buffer, complete: false, cancellationToken);
+
+    /// <summary>
+    /// Sends <paramref name="buffer"/>, and with <paramref name="complete"/> half-closes right
+    /// after it: the FIN goes in the same record as the last of the data, so the peer learns of
+    /// both at once.
+    /// </summary>
+    /// <exception cref="SecureChannelException">The stream was reset, or the session failed.</exception>
+    public ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, bool complete, CancellationToken cancellationToken = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (buffer.IsEmpty)
         {
+            if (complete)
+            {
+                CompleteWrites();
+            }
             return ValueTask.CompletedTask;
         }
         bool enqueue;
@@ -167,6 +205,8 @@ internal sealed class MuxStream : Stream, IValueTaskSource
             }
             _writing = true;
             _pending = buffer;
+            _finQueued = complete;
+            _finWithWrite = complete;
             _writeDone.Reset();
             version = _writeDone.Version;
             if (cancellationToken.CanBeCanceled)
@@ -279,6 +319,23 @@ internal sealed class MuxStream : Stream, IValueTaskSource
             }
             _receiveCredit -= payload.Length;
             _incoming.Writer.Write(payload);
+            _unflushed = true;
+        }
+    }
+
+    /// <summary>
+    /// Hands the data of the record just opened to the reader. Once per record, after all its
+    /// frames: a FIN in the same record then reaches the reader together with the data.
+    /// </summary>
+    internal void FlushIncoming()
+    {
+        lock (_gate)
+        {
+            if (!_unflushed || _remoteFinished)
+            {
+                return;
+            }
+            _unflushed = false;
             // The pipe never pauses its writer, so the flush is complete at once.
             _incoming.Writer.FlushAsync().GetAwaiter().GetResult();
         }
@@ -343,9 +400,10 @@ internal sealed class MuxStream : Stream, IValueTaskSource
     /// <summary>
     /// Copies the next chunk of the pending write, as far as the credit allows, into
     /// <paramref name="destination"/>. <paramref name="again"/> says whether the stream must be
-    /// queued again for more.
+    /// queued again for more; <paramref name="fin"/>, that the write is done and its FIN must follow
+    /// the chunk in the same record.
     /// </summary>
-    internal int TakeChunk(Span<byte> destination, out bool again)
+    internal int TakeChunk(Span<byte> destination, out bool again, out bool fin)
     {
         int n;
         bool done;
@@ -353,6 +411,7 @@ internal sealed class MuxStream : Stream, IValueTaskSource
         {
             _queued = false;
             again = false;
+            fin = false;
             if (_pending.IsEmpty || _sendCredit <= 0)
             {
                 return 0;
@@ -366,6 +425,7 @@ internal sealed class MuxStream : Stream, IValueTaskSource
             {
                 _queued = again = true;
             }
+            fin = done && _finWithWrite;
         }
         if (done)
         {

@@ -17,8 +17,6 @@ internal unsafe struct HmacSha512 : IMac
 {
     public const int Length = 64;
 
-    private fixed ulong _state[Library.HmacSha512StateBytes / sizeof(ulong)];
-
     public static int MacLength => Length;
 
     /// <summary>The MAC of <paramref name="message"/> under <paramref name="key"/>.</summary>
@@ -27,20 +25,8 @@ internal unsafe struct HmacSha512 : IMac
     public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<byte> mac)
     {
         Guard.Length(mac, Length, nameof(mac));
-        Library.EnsureInitialized();
-        HmacSha512 hmac = default;
-        fixed (byte* k = key)
-        fixed (byte* a = first)
-        fixed (byte* b = second)
-        fixed (byte* m = mac)
-        {
-            void* state = hmac._state;
-            Native.crypto_auth_hmacsha512_init(state, k, (nuint)key.Length);
-            Native.crypto_auth_hmacsha512_update(state, a, (ulong)first.Length);
-            Native.crypto_auth_hmacsha512_update(state, b, (ulong)second.Length);
-            Native.crypto_auth_hmacsha512_final(state, m);
-            Native.sodium_memzero((byte*)state, Library.HmacSha512StateBytes);
-        }
+        Span<ulong> state = stackalloc ulong[Library.HmacSha512StateBytes / sizeof(ulong)];
+        Hmac.Compute(&Native.crypto_auth_hmacsha512_init, &Native.crypto_auth_hmacsha512_update, &Native.crypto_auth_hmacsha512_final, state, key, first, second, mac);
     }
 }
 
@@ -49,26 +35,47 @@ internal unsafe struct HmacSha256 : IMac
 {
     public const int Length = 32;
 
-    private fixed ulong _state[Library.HmacSha256StateBytes / sizeof(ulong)];
-
     public static int MacLength => Length;
 
     public static void Compute(ReadOnlySpan<byte> key, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second, Span<byte> mac)
     {
         Guard.Length(mac, Length, nameof(mac));
+        Span<ulong> state = stackalloc ulong[Library.HmacSha256StateBytes / sizeof(ulong)];
+        Hmac.Compute(&Native.crypto_auth_hmacsha256_init, &Native.crypto_auth_hmacsha256_update, &Native.crypto_auth_hmacsha256_final, state, key, first, second, mac);
+    }
+}
+
+/// <summary>The one sequence both HMACs run through libsodium: init, update twice, final, then wipe the state.</summary>
+internal static unsafe class Hmac
+{
+    /// <summary>The MAC of <paramref name="first"/> then <paramref name="second"/> under <paramref name="key"/>, into <paramref name="mac"/>.</summary>
+    /// <remarks>
+    /// <paramref name="init"/>, <paramref name="update"/> and <paramref name="final"/> are one HMAC's
+    /// three functions; <paramref name="state"/> is room for its state (8-byte aligned) on the
+    /// caller's stack, wiped afterwards.
+    /// </remarks>
+    public static void Compute(
+        delegate*<void*, byte*, nuint, int> init,
+        delegate*<void*, byte*, ulong, int> update,
+        delegate*<void*, byte*, int> final,
+        Span<ulong> state,
+        ReadOnlySpan<byte> key,
+        ReadOnlySpan<byte> first,
+        ReadOnlySpan<byte> second,
+        Span<byte> mac)
+    {
         Library.EnsureInitialized();
-        HmacSha256 hmac = default;
+        fixed (ulong* s = state)
         fixed (byte* k = key)
         fixed (byte* a = first)
         fixed (byte* b = second)
         fixed (byte* m = mac)
         {
-            void* state = hmac._state;
-            Native.crypto_auth_hmacsha256_init(state, k, (nuint)key.Length);
-            Native.crypto_auth_hmacsha256_update(state, a, (ulong)first.Length);
-            Native.crypto_auth_hmacsha256_update(state, b, (ulong)second.Length);
-            Native.crypto_auth_hmacsha256_final(state, m);
-            Native.sodium_memzero((byte*)state, Library.HmacSha256StateBytes);
+            init(s, k, (nuint)key.Length);
+            update(s, a, (ulong)first.Length);
+            update(s, b, (ulong)second.Length);
+            final(s, m);
+            Native.sodium_memzero((byte*)s, (nuint)(state.Length * sizeof(ulong)));
         }
     }
 }

@@ -1,7 +1,9 @@
 using System.Diagnostics;
 using System.Text;
 using System.Text.RegularExpressions;
+using Punchhole.Client;
 using Punchhole.Protocol;
+using Punchhole.Protocol.CommandLine;
 using Punchhole.Secure.Codes;
 using Punchhole.Secure.Sodium;
 using Punchhole.Tests.Support;
@@ -95,6 +97,31 @@ public partial class CodeTests
     [InlineData("482913-tonul-kemar-osku!")]
     public void Anything_without_the_shape_of_a_code_is_a_free_form_phrase(string text) =>
         Assert.False(PairingCode.LooksLikeCode(text));
+
+    [Theory]
+    [InlineData("1234-apple-river-stone", "'apple' is not a code word")]
+    [InlineData("7 deadly sins", "a code has 3 words after its number, not 2")]
+    public void A_phrase_of_ones_own_with_a_codes_shape_is_refused_with_how_to_use_it_and_works_with_a_sign(string key, string why)
+    {
+        var refused = ClientCommandLine.Parse(["-4T", "198.51.100.1", key]);
+        Assert.Equal(CommandLineAction.Error, refused.Action);
+        Assert.StartsWith($"KEY: {why}", refused.Error, StringComparison.Ordinal);
+        Assert.Contains("to use a phrase of your own, give it a character other than letters", refused.Error, StringComparison.Ordinal);
+        Assert.DoesNotContain('\n', refused.Error!);
+        // --plain takes any phrase; with a sign, the phrase is a phrase in the secure mode too.
+        Assert.Equal(CommandLineAction.Run, ClientCommandLine.Parse(["-4T", "198.51.100.1", "--plain", key]).Action);
+        Assert.Equal(CommandLineAction.Run, ClientCommandLine.Parse(["-4T", "198.51.100.1", key + "!"]).Action);
+        Assert.False(PairingCode.LooksLikeCode(key + "!"));
+    }
+
+    [Fact]
+    public void A_typed_text_with_a_codes_shape_and_code_words_is_that_code_whatever_its_separators()
+    {
+        var typed = SecretCode.Parse("1234 Aban abel.abir");
+        Assert.Equal(SecretKind.Code, typed.Kind);
+        Assert.Equal(SecretCode.Parse("1234-aban-abel-abir").RendezvousKey, typed.RendezvousKey);
+        Assert.Equal("aban-abel-abir", Encoding.ASCII.GetString(typed.Password.Span));
+    }
 
     [Fact]
     public void The_server_visible_key_depends_on_the_nameplate_only_and_the_password_on_the_words_only()

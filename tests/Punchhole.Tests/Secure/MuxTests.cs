@@ -12,6 +12,32 @@ public class MuxTests
     private const long SixteenMiB = 16L * 1024 * 1024;
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(60);
 
+    [Fact(Timeout = 60_000)]
+    public async Task A_write_that_ends_the_stream_reaches_the_reader_together_with_the_end()
+    {
+        await using var pair = await SessionPair.ConnectAsync();
+        byte[] buffer = new byte[256 * 1024];
+        for (int round = 0; round < 20; round++)
+        {
+            var stream = pair.A.OpenStream();
+            var peer = (await pair.B.AcceptStreamAsync())!;
+            await stream.WriteAsync(new byte[113_152]);
+            await stream.WriteAsync(new byte[36_849], complete: true);
+            long received = 0;
+            while (received < 150_001)
+            {
+                int n = await peer.ReadAsync(buffer).AsTask().WaitAsync(Wait);
+                Assert.True(n > 0);
+                received += n;
+            }
+            Assert.True(peer.EndIsNext, $"round {round}: the last bytes came without the end");
+            Assert.Equal(0, await peer.ReadAsync(buffer));
+            peer.CompleteWrites();
+            stream.Dispose();
+            peer.Dispose();
+        }
+    }
+
     [Fact(Timeout = 120_000)]
     public async Task Eight_parallel_streams_of_16_MiB_each_way_arrive_intact_and_the_session_ends_cleanly()
     {
