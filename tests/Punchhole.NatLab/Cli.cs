@@ -11,7 +11,7 @@ internal static class Cli
                natlab up VARIANT [--tstun PATH]
                natlab clean
                natlab rules VARIANT
-        variants: drop, v6, rst, random-port, public-peer (trials); drop, rst, random-port, public-peer (up)
+        variants: drop, v6, rst, rst-v6, random-port, public-peer, mixed, mixed-v6 (trials); drop, rst, random-port, public-peer, mixed (up)
         """;
 
     public static async Task<int> RunAsync(string[] args)

@@ -20,6 +20,9 @@ public enum LabVariant
 
     /// <summary>Client A behind the <see cref="Drop"/> router; client B on the internet itself, no NAT, no firewall.</summary>
     PublicPeer,
+
+    /// <summary>Client A behind a <see cref="Drop"/> router, client B behind a <see cref="Reset"/> router (IPv4 and IPv6).</summary>
+    Mixed,
 }
 
 public static class LabVariants
@@ -33,6 +36,7 @@ public static class LabVariants
         LabVariant.Reset => "rst",
         LabVariant.RandomPort => "random-port",
         LabVariant.PublicPeer => "public-peer",
+        LabVariant.Mixed => "mixed",
         _ => throw new ArgumentOutOfRangeException(nameof(variant)),
     };
 
