@@ -12,8 +12,8 @@ namespace Punchhole.Client.Punch;
 /// <item>A connecting socket is kept while it waits, so the SYN our NAT has seen is the one that
 /// answers the peer's: a NAT that has seen the peer's SYN treats a SYN with a new sequence number
 /// as invalid. But not for ever: a SYN unanswered for <see cref="AttemptBound"/> is given up and a
-/// new one sent at once, before the kernel's own backoff (1 s, 3 s, 7 s...) would leave the
-/// port without a fresh SYN for most of the punch.</item>
+/// new one sent at once, before the kernel's backoff (retransmissions doubling apart) would leave
+/// the port with one SYN for most of the punch.</item>
 /// <item>A reset (a NAT that answers unsolicited SYNs with RST, RFC 5382 allows it) ends a socket;
 /// the next follows at once, so the two sides' SYNs soon cross between the NATs, which is all a
 /// resetting NAT needs. Each outcome is counted for the diagnosis.</item>
@@ -22,10 +22,11 @@ namespace Punchhole.Client.Punch;
 internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions options, ClientLog log)
 {
     /// <summary>
-    /// How long one SYN may wait for an answer: short of the kernel's first retransmission (1 s),
-    /// so that every SYN on the wire is one the client counts as an attempt.
+    /// How long one SYN may wait for an answer: through the kernel's first retransmissions of it
+    /// (1, 2 and 3 s after it with Linux's linear SYN timeouts; 1 and 3 s with the older doubling),
+    /// which carry the sequence number the NATs have seen, but not through its later, ever sparser ones.
     /// </summary>
-    public static readonly TimeSpan AttemptBound = TimeSpan.FromMilliseconds(850);
+    public static readonly TimeSpan AttemptBound = TimeSpan.FromMilliseconds(3500);
 
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
 
