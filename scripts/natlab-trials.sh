@@ -4,8 +4,9 @@
 # and the median time from start to connected. Prints a Markdown table; with --write, also
 # puts it into docs/NAT.md between the natlab-trials markers.
 # Usage (as root): scripts/natlab-trials.sh [N] [--write] [--variant NAME]...
-#   variants: drop, v6, rst, random-port, public-peer, same-nat-drop, same-nat-rst, same-nat-v6,
-#             carrier-nat (default: all; the last four run secure clients, carrier-nat with tstun --relay)
+#   variants: drop, v6, rst, rst-v6, random-port, public-peer, mixed, mixed-v6, same-nat-drop,
+#             same-nat-rst, same-nat-v6, carrier-nat (default: all; the last four run secure clients,
+#             carrier-nat with tstun --relay)
 # Env: SKIP_PUBLISH=1 uses the binaries already in artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

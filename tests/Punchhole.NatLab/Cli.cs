@@ -11,8 +11,9 @@ internal static class Cli
                natlab up VARIANT [--tstun PATH]
                natlab clean
                natlab rules VARIANT
-        variants: drop, v6, rst, random-port, public-peer, same-nat-drop, same-nat-rst, same-nat-v6, carrier-nat (trials);
-                  drop, rst, random-port, public-peer, same-nat-drop, same-nat-rst, carrier-nat (up)
+        variants: drop, v6, rst, rst-v6, random-port, public-peer, mixed, mixed-v6, same-nat-drop, same-nat-rst,
+                  same-nat-v6, carrier-nat (trials);
+                  drop, rst, random-port, public-peer, mixed, same-nat-drop, same-nat-rst, carrier-nat (up)
         """;
 
     public static async Task<int> RunAsync(string[] args)

@@ -476,8 +476,8 @@ public sealed partial class Lab : IDisposable
             $"route add default via 100.64.{site}.1",
             $"route add default via 2001:db8:{site}::1",
         ]);
-        Command.Run("ip", ["netns", "exec", router.Namespace, "iptables-restore"], Ipv4Rules(Variant));
-        Command.Run("ip", ["netns", "exec", router.Namespace, "ip6tables-restore"], Ipv6Rules(Variant));
+        Command.Run("ip", ["netns", "exec", router.Namespace, "iptables-restore"], Ipv4Rules(RulesOf(router)));
+        Command.Run("ip", ["netns", "exec", router.Namespace, "ip6tables-restore"], Ipv6Rules(RulesOf(router)));
     }
 
     /// <summary>Runs `ip -batch` in <paramref name="host"/>'s namespace (or in the caller's, for namespace and wire creation).</summary>

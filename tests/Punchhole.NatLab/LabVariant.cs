@@ -21,6 +21,9 @@ public enum LabVariant
     /// <summary>Client A behind the <see cref="Drop"/> router; client B on the internet itself, no NAT, no firewall.</summary>
     PublicPeer,
 
+    /// <summary>Client A behind a <see cref="Drop"/> router, client B behind a <see cref="Reset"/> router (IPv4 and IPv6).</summary>
+    Mixed,
+
     /// <summary>Both clients on one LAN behind one <see cref="Drop"/> router that does not hairpin (Lab.SharedNat.cs).</summary>
     SameNatDrop,
 
@@ -42,6 +45,7 @@ public static class LabVariants
         LabVariant.Reset => "rst",
         LabVariant.RandomPort => "random-port",
         LabVariant.PublicPeer => "public-peer",
+        LabVariant.Mixed => "mixed",
         LabVariant.SameNatDrop => "same-nat-drop",
         LabVariant.SameNatReset => "same-nat-rst",
         LabVariant.CarrierNat => "carrier-nat",

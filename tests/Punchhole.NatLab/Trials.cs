@@ -18,9 +18,12 @@ internal static class Trials
     [
         new("drop", LabVariant.Drop, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0),
         new("v6", LabVariant.Drop, AddressFamily.InterNetworkV6, ExpectFailure: false, AllowedMisses: 0),
-        new("rst", LabVariant.Reset, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 1),
+        new("rst", LabVariant.Reset, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0),
+        new("rst-v6", LabVariant.Reset, AddressFamily.InterNetworkV6, ExpectFailure: false, AllowedMisses: 0),
         new("random-port", LabVariant.RandomPort, AddressFamily.InterNetwork, ExpectFailure: true, AllowedMisses: 0),
         new("public-peer", LabVariant.PublicPeer, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0),
+        new("mixed", LabVariant.Mixed, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0),
+        new("mixed-v6", LabVariant.Mixed, AddressFamily.InterNetworkV6, ExpectFailure: false, AllowedMisses: 0),
         new("same-nat-drop", LabVariant.SameNatDrop, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0) { Secure = ExpectedPath.Lan },
         new("same-nat-rst", LabVariant.SameNatReset, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0) { Secure = ExpectedPath.Lan },
         new("same-nat-v6", LabVariant.SameNatDrop, AddressFamily.InterNetworkV6, ExpectFailure: false, AllowedMisses: 0) { Secure = ExpectedPath.Lan },
@@ -140,7 +143,7 @@ internal static class Trials
 
         public string[] TStunOptions { get; init; } = [];
 
-        /// <summary>At most one miss in 20 where one is allowed (rst: at least 19/20).</summary>
+        /// <summary>At most one miss in 20 where one is allowed.</summary>
         private int Needed(int trials) => trials - (AllowedMisses * trials / 20);
 
         public bool Met(List<TrialResult> results, int trials) => results.Count(r => r.Ok) >= Needed(trials);

@@ -7,18 +7,31 @@ namespace Punchhole.Client.Punch;
 /// The TCP simultaneous open (RFC 793 fig. 8), made to survive real NATs.
 /// <list type="bullet">
 /// <item>The local port also listens, so a peer SYN that arrives while none of ours is in flight
-/// is accepted instead of reset by our kernel. One 4-tuple means one connection either way.</item>
-/// <item>One connecting socket is kept for as long as it lives, so the kernel retransmits the
-/// same SYN (same sequence number): a NAT that has seen the peer's SYN treats a SYN with a new
-/// sequence number as invalid and may pass it untranslated or drop it.</item>
+/// is accepted instead of reset by our kernel. One 4-tuple means one connection either way.
+/// Several punches may share the port, each to its own target (<see cref="PortArrivals"/>).</item>
+/// <item>A connecting socket is kept while it waits, so the SYN our NAT has seen is the one that
+/// answers the peer's: a NAT that has seen the peer's SYN treats a SYN with a new sequence number
+/// as invalid. But not for ever: a SYN unanswered for <see cref="AttemptBound"/> is given up and a
+/// new one sent at once, before the kernel's backoff (retransmissions doubling apart) would leave
+/// the port with one SYN for most of the punch.</item>
 /// <item>A reset (a NAT that answers unsolicited SYNs with RST, RFC 5382 allows it) ends a socket;
-/// the next follows after at most a few milliseconds, so the two sides' SYNs soon cross between
-/// the NATs, which is all a resetting NAT needs. Each outcome is counted for the diagnosis.</item>
+/// the next follows at once, so the two sides' SYNs soon cross between the NATs, which is all a
+/// resetting NAT needs. Each outcome is counted for the diagnosis.</item>
 /// </list>
 /// </summary>
 internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions options, ClientLog log)
 {
+    /// <summary>
+    /// How long one SYN may wait for an answer: through the kernel's first retransmissions of it
+    /// (1, 2 and 3 s after it with Linux's linear SYN timeouts; 1 and 3 s with the older doubling),
+    /// which carry the sequence number the NATs have seen, but not through its later, ever sparser ones.
+    /// </summary>
+    public static readonly TimeSpan AttemptBound = TimeSpan.FromMilliseconds(3500);
+
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(2);
+
+    /// <summary>The pause after the port's 4-tuple was found taken: the listener is answering the peer's SYN.</summary>
+    private static readonly TimeSpan OccupiedPause = TimeSpan.FromMilliseconds(20);
 
     private readonly PunchTally _tally = new();
     private TimeSpan _lastProgress;
@@ -76,25 +89,9 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
     {
         try
         {
-            port.Listen();
-            while (true)
-            {
-                var socket = await port.AcceptAsync(stop).ConfigureAwait(false);
-                if (socket.RemoteEndPoint is IPEndPoint remote && remote.Equals(peer))
-                {
-                    return socket;
-                }
-                _tally.Strangers++;
-                log.Detail($"closed a connection from {socket.RemoteEndPoint}, which is not the peer");
-                socket.LingerState = new LingerOption(true, 0);
-                socket.Dispose();
-            }
+            return await port.Arrivals.WaitForAsync(peer, log, stop).ConfigureAwait(false);
         }
-        catch (OperationCanceledException)
-        {
-            return null;
-        }
-        catch (SocketException e)
+        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
         {
             // Without the listener the connects alone can still succeed.
             log.Detail($"cannot accept on {port.EndPoint}: {ErrorText.Of(e)}");
@@ -107,20 +104,31 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
     {
         while (!stop.IsCancellationRequested)
         {
-            int attempt = ++_tally.Attempts;
+            int attempt = _tally.Attempts + 1;
             Socket? socket = null;
             TimeSpan pause;
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(stop);
             try
             {
                 socket = LocalPort.NewSocket(port.EndPoint);
-                await socket.ConnectAsync(peer, stop).ConfigureAwait(false);
+                bound.CancelAfter(AttemptBound);
+                await socket.ConnectAsync(peer, bound.Token).ConfigureAwait(false);
+                _tally.Attempts++;
                 return socket;
             }
             catch (OperationCanceledException)
             {
-                _tally.Unanswered++;
                 socket?.Dispose();
-                return null;
+                _tally.Attempts++;
+                _tally.Unanswered++;
+                if (stop.IsCancellationRequested)
+                {
+                    return null;
+                }
+                // Closing a socket that only sent a SYN sends nothing; our NAT keeps the mapping,
+                // and the new SYN (a higher sequence number) refreshes it at once.
+                log.Detail($"attempt {attempt}: no answer in {AttemptBound.TotalSeconds:0.0#} s; a new SYN replaces it");
+                pause = TimeSpan.Zero;
             }
             catch (SocketException e)
             {
@@ -128,24 +136,38 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
                 pause = Outcome(attempt, e);
             }
             ReportProgress();
-            if (pause > TimeSpan.Zero)
+            if (pause > TimeSpan.Zero && !await PauseAsync(pause, stop).ConfigureAwait(false))
             {
-                try
-                {
-                    await Task.Delay(pause, stop).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                    return null;
-                }
+                return null;
             }
         }
         return null;
     }
 
+    private static async Task<bool> PauseAsync(TimeSpan pause, CancellationToken stop)
+    {
+        try
+        {
+            await Task.Delay(pause, stop).ConfigureAwait(false);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Counts a failed attempt; returns how long to wait before the next.</summary>
     private TimeSpan Outcome(int attempt, SocketException e)
     {
+        if (e.SocketErrorCode == SocketError.AddressNotAvailable)
+        {
+            // The 4-tuple is taken, no SYN left: the listener is answering the peer's own SYN.
+            _tally.Occupied++;
+            log.Detail($"attempt {attempt}: the connection already exists");
+            return OccupiedPause;
+        }
+        _tally.Attempts++;
         switch (e.SocketErrorCode)
         {
             case SocketError.ConnectionRefused:
@@ -157,10 +179,6 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
                 // At once: the reset's round trip already paces us, and the sooner the next SYN
                 // is out, the sooner two SYNs cross. Scheduling noise keeps the sides out of step.
                 return TimeSpan.Zero;
-            case SocketError.AddressNotAvailable:
-                // The 4-tuple is taken: the listener has just accepted the peer's own SYN.
-                log.Detail($"attempt {attempt}: the connection already exists");
-                return TimeSpan.FromMilliseconds(50);
             case SocketError.TimedOut:
                 _tally.Unanswered++;
                 log.Info($"attempt {attempt}: the kernel gave up retransmitting our SYN; trying a new one");

@@ -17,9 +17,13 @@ internal sealed class LocalPort : IDisposable
     {
         _holder = holder;
         EndPoint = (IPEndPoint)holder.LocalEndPoint!;
+        Arrivals = new PortArrivals(this);
     }
 
     public IPEndPoint EndPoint { get; }
+
+    /// <summary>The connections accepted on the port, each handed to the punch that waits for its remote endpoint.</summary>
+    public PortArrivals Arrivals { get; }
 
     public static LocalPort Reserve(IPAddress? bind, AddressFamily family)
     {

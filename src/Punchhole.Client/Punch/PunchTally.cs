@@ -14,12 +14,16 @@ internal sealed class PunchTally
     /// <summary>Attempts ended by an ICMP error (host or network unreachable).</summary>
     public int Unreachable { get; set; }
 
-    /// <summary>Connections to our port from an address other than the peer's, closed unread.</summary>
-    public int Strangers { get; set; }
+    /// <summary>
+    /// Times no SYN could leave because the port's connection to the peer was already being set up
+    /// (our listener was answering the peer's SYN); not counted as attempts.
+    /// </summary>
+    public int Occupied { get; set; }
 
     public string Diagnose(TimeSpan waited)
     {
-        string counts = $"{Attempts} attempts in {waited.TotalSeconds:0.#} s: {Unanswered} unanswered, {Refused} refused, {Unreachable} unreachable";
+        string counts = $"{Attempts} attempts in {waited.TotalSeconds:0.#} s: {Unanswered} unanswered, {Refused} refused, {Unreachable} unreachable"
+            + (Occupied > 0 ? $"; {Occupied} times none could leave while the peer's own SYN was being answered" : "");
         if (Refused > 0 && Refused * 2 >= Attempts)
         {
             return $"the attempts were refused with a reset ({counts}): the peer's NAT or firewall rejects incoming TCP, or the peer is no longer running punchhole with this KEY; a direct TCP connection was not possible";

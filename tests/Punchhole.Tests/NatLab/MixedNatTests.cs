@@ -1,0 +1,34 @@
+using System.Net.Sockets;
+using Punchhole.NatLab;
+
+namespace Punchhole.Tests.NatLab;
+
+/// <summary>router-a drops unsolicited SYNs, router-b resets them (IPv4 NATs and IPv6 firewalls alike).</summary>
+public sealed class MixedLab() : LabFixture(LabVariant.Mixed);
+
+/// <summary>The mixed lab: one side behind a dropping NAT, the other behind a resetting one.</summary>
+[Collection(NatLabCollection.Name)]
+public class MixedNatTests(MixedLab fixture) : IClassFixture<MixedLab>
+{
+    [SkippableTheory(Timeout = 60_000)]
+    [InlineData(AddressFamily.InterNetwork)]
+    [InlineData(AddressFamily.InterNetworkV6)]
+    public async Task An_unsolicited_SYN_is_dropped_at_router_a_and_reset_at_router_b(AddressFamily family)
+    {
+        var lab = fixture.Lab;
+        Assert.Equal(ConnectOutcome.TimedOut, await LabChecks.UnsolicitedSynToClientAAsync(lab, family));
+        using var holdA = LabSockets.Bound(lab.ClientA, family);
+        using var holdB = LabSockets.Bound(lab.ClientB, family);
+        var (peerOfA, _) = await LabSockets.PairAsync(lab.ClientA, holdA.Port(), lab.ClientB, holdB.Port(), family);
+        using var stranger = LabSockets.Bound(lab.Server, family);
+        Assert.Equal(ConnectOutcome.Refused, await LabSockets.ConnectAsync(stranger, peerOfA, LabChecks.SilenceWait));
+    }
+
+    [SkippableFact(Timeout = 60_000)]
+    public Task Punchhole_chat_crosses_in_both_directions() => PunchScenarios.ChatAsync(fixture.Lab, AddressFamily.InterNetwork);
+
+    [SkippableTheory(Timeout = 150_000)]
+    [InlineData(AddressFamily.InterNetwork)]
+    [InlineData(AddressFamily.InterNetworkV6)]
+    public Task Punchhole_connects_five_times_in_a_row(AddressFamily family) => PunchScenarios.PunchesInARowAsync(fixture.Lab, family, 5);
+}
