@@ -8,6 +8,10 @@ namespace Punchhole.Server;
 /// the process runs out of descriptors (EMFILE/ENFILE) or buffers, accepting pauses and the
 /// heartbeat resumes it later, backing off, instead of spinning on a listener that stays readable.
 /// While paused, a few spare descriptors are handed back to the process (see <see cref="SpareDescriptors"/>).
+/// Once accepting has run out, it stops <see cref="Headroom"/> connections short of where it ran out
+/// (and learns again, by probing, when more descriptors come free): accept takes every descriptor
+/// there is, and a process left with none cannot start a thread or load code (the JIT runtime opens
+/// files for both, and dies when it cannot), for as long as no next client comes to fail an accept.
 /// </summary>
 internal sealed class AcceptLoop : IDisposable
 {
@@ -17,20 +21,35 @@ internal sealed class AcceptLoop : IDisposable
     /// <summary>Descriptors kept back for the rest of the process when accepting exhausts them.</summary>
     public const int SpareCount = 16;
 
+    /// <summary>Descriptors left free (besides the spares) once accepting has run out of them.</summary>
+    public const int Headroom = 16;
+
+    // Descriptors counted at most per probe: enough to resume accepting a few at a time.
+    private const int ProbeCount = 4 * Headroom;
+
     private readonly Socket _listener;
     private readonly Action<Socket> _onAccepted;
     private readonly Action<SocketError, TimeSpan> _onPause;
+    private readonly Func<long> _open;
     private readonly AcceptArgs _args;
     private readonly SpareDescriptors _spares = new(SpareCount);
     private TimeSpan _pause = s_firstPause;
     private long _resumeAt = long.MaxValue;
+    // Connections open where accepting last ran out of descriptors (or where a probe says it would);
+    // no limit until it first does.
+    private long _ceiling = long.MaxValue;
     private volatile bool _stopped;
 
-    public AcceptLoop(Socket listener, Action<Socket> onAccepted, Action<SocketError, TimeSpan> onPause)
+    /// <param name="listener">The listening socket.</param>
+    /// <param name="onAccepted">Takes each accepted connection.</param>
+    /// <param name="onPause">Told each time accepting pauses for want of descriptors, and for how long.</param>
+    /// <param name="openConnections">The accepted connections still open.</param>
+    public AcceptLoop(Socket listener, Action<Socket> onAccepted, Action<SocketError, TimeSpan> onPause, Func<long> openConnections)
     {
         _listener = listener;
         _onAccepted = onAccepted;
         _onPause = onPause;
+        _open = openConnections;
         _args = new AcceptArgs(this);
     }
 
@@ -45,9 +64,18 @@ internal sealed class AcceptLoop : IDisposable
             if (!_spares.TryTakeAll())
             {
                 // Still too few descriptors for the rest of the process: stay paused, backing off.
-                var pause = _pause;
-                _pause = TimeSpan.FromTicks(Math.Min(_pause.Ticks * 2, s_longestPause.Ticks));
-                Interlocked.Exchange(ref _resumeAt, now + (long)pause.TotalMilliseconds);
+                StayPaused(now);
+                return;
+            }
+            // How many more connections fit now: exactly, when fewer descriptors than probed are free.
+            long open = _open();
+            int free = _spares.CountFree(ProbeCount);
+            _ceiling = free < ProbeCount ? open + free : Math.Max(_ceiling, open + free);
+            if (AtCeiling())
+            {
+                // Not enough free yet: the spares go back to the process while it waits.
+                _spares.ReleaseAll();
+                StayPaused(now);
                 return;
             }
             // Inline on the heartbeat thread, on purpose: at the edge of descriptor exhaustion the
@@ -57,6 +85,16 @@ internal sealed class AcceptLoop : IDisposable
         }
     }
 
+    private void StayPaused(long now)
+    {
+        var pause = _pause;
+        _pause = TimeSpan.FromTicks(Math.Min(_pause.Ticks * 2, s_longestPause.Ticks));
+        Interlocked.Exchange(ref _resumeAt, now + (long)pause.TotalMilliseconds);
+    }
+
+    /// <summary>True when one more connection would leave fewer than <see cref="Headroom"/> descriptors free.</summary>
+    private bool AtCeiling() => _ceiling != long.MaxValue && _open() >= _ceiling - Headroom;
+
     private void Accept()
     {
         bool pending;
@@ -64,6 +102,14 @@ internal sealed class AcceptLoop : IDisposable
         {
             if (_stopped)
             {
+                return;
+            }
+            if (AtCeiling())
+            {
+                // Short of the descriptors accepting ran out at: the heartbeat resumes once some come free.
+                var pause = _pause;
+                _onPause(SocketError.TooManyOpenSockets, pause);
+                Interlocked.Exchange(ref _resumeAt, Environment.TickCount64 + (long)pause.TotalMilliseconds);
                 return;
             }
             _args.AcceptSocket = null;
@@ -101,6 +147,7 @@ internal sealed class AcceptLoop : IDisposable
         {
             // Hand the spares back first: closing sockets, logging and starting threads need descriptors too.
             _spares.ReleaseAll();
+            _ceiling = _open();
             var pause = _pause;
             _pause = TimeSpan.FromTicks(Math.Min(_pause.Ticks * 2, s_longestPause.Ticks));
             _onPause(error, pause);

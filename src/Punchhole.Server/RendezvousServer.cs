@@ -131,7 +131,7 @@ internal sealed class RendezvousServer : IDisposable
                 throw new ServerStartException($"cannot listen for metrics on {metricsAt}: {e.Message}", e);
             }
         }
-        _acceptLoop = new AcceptLoop(listener, OnAccepted, OnAcceptPaused);
+        _acceptLoop = new AcceptLoop(listener, OnAccepted, OnAcceptPaused, () => Volatile.Read(ref Counters.Active));
         int perSource = Options.EffectiveMaxWaitingPerSource;
         Log.Info($"listening on {Describe(listener)}; timeout {Options.WaitTimeout.TotalSeconds:0.###} s, "
             + $"key timeout {Options.KeyTimeout.TotalSeconds:0.###} s, max waiting {Options.MaxWaiting}, "
