@@ -258,7 +258,18 @@ public static class IpAddressText
     internal static bool TryParsePort(ReadOnlySpan<byte> text, out ushort port)
     {
         port = 0;
-        if (text.IsEmpty || text.Length > 5 || (text.Length > 1 && text[0] == (byte)'0'))
+        if (text.Length > 1 && text[0] == (byte)'0')
+        {
+            return false;
+        }
+        return TryParsePortDigits(text, out port);
+    }
+
+    /// <summary>1 to 5 decimal digits (leading zeros allowed) of a value 0..65535.</summary>
+    internal static bool TryParsePortDigits(ReadOnlySpan<byte> text, out ushort port)
+    {
+        port = 0;
+        if (text.IsEmpty || text.Length > 5)
         {
             return false;
         }
