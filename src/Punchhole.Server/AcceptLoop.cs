@@ -9,7 +9,7 @@ namespace Punchhole.Server;
 /// heartbeat resumes it later, backing off, instead of spinning on a listener that stays readable.
 /// While paused, a few spare descriptors are handed back to the process (see <see cref="SpareDescriptors"/>).
 /// Once accepting has run out, it stops <see cref="Headroom"/> connections short of where it ran out
-/// (and learns again, by probing, when more descriptors come free): accept takes every descriptor
+/// (for a minute; then the next shortage, if any, finds the mark again): accept takes every descriptor
 /// there is, and a process left with none cannot start a thread or load code (the JIT runtime opens
 /// files for both, and dies when it cannot), for as long as no next client comes to fail an accept.
 /// </summary>
@@ -24,8 +24,8 @@ internal sealed class AcceptLoop : IDisposable
     /// <summary>Descriptors left free (besides the spares) once accepting has run out of them.</summary>
     public const int Headroom = 16;
 
-    // Descriptors counted at most per probe: enough to resume accepting a few at a time.
-    private const int ProbeCount = 4 * Headroom;
+    // How long a ceiling holds before accepting may run out again to find where it is now.
+    private const long CeilingMilliseconds = 60_000;
 
     private readonly Socket _listener;
     private readonly Action<Socket> _onAccepted;
@@ -38,6 +38,7 @@ internal sealed class AcceptLoop : IDisposable
     // Connections open where accepting last ran out of descriptors (or where a probe says it would);
     // no limit until it first does.
     private long _ceiling = long.MaxValue;
+    private long _ceilingUntil;
     private volatile bool _stopped;
 
     /// <param name="listener">The listening socket.</param>
@@ -61,20 +62,15 @@ internal sealed class AcceptLoop : IDisposable
         long resumeAt = Interlocked.Read(ref _resumeAt);
         if (now >= resumeAt && Interlocked.CompareExchange(ref _resumeAt, long.MaxValue, resumeAt) == resumeAt)
         {
-            if (!_spares.TryTakeAll())
+            if (now >= _ceilingUntil)
+            {
+                // Descriptors may have come free elsewhere (a raised limit): the next shortage sets it again.
+                _ceiling = long.MaxValue;
+            }
+            // Short of the mark, nothing is touched (taking the spares back would take the last free ones).
+            if (AtCeiling() || !_spares.TryTakeAll())
             {
                 // Still too few descriptors for the rest of the process: stay paused, backing off.
-                StayPaused(now);
-                return;
-            }
-            // How many more connections fit now: exactly, when fewer descriptors than probed are free.
-            long open = _open();
-            int free = _spares.CountFree(ProbeCount);
-            _ceiling = free < ProbeCount ? open + free : Math.Max(_ceiling, open + free);
-            if (AtCeiling())
-            {
-                // Not enough free yet: the spares go back to the process while it waits.
-                _spares.ReleaseAll();
                 StayPaused(now);
                 return;
             }
@@ -106,7 +102,9 @@ internal sealed class AcceptLoop : IDisposable
             }
             if (AtCeiling())
             {
-                // Short of the descriptors accepting ran out at: the heartbeat resumes once some come free.
+                // Short of the descriptors accepting ran out at: the heartbeat resumes once some come
+                // free; the spares go back to the process meanwhile.
+                _spares.ReleaseAll();
                 var pause = _pause;
                 _onPause(SocketError.TooManyOpenSockets, pause);
                 Interlocked.Exchange(ref _resumeAt, Environment.TickCount64 + (long)pause.TotalMilliseconds);
@@ -148,6 +146,7 @@ internal sealed class AcceptLoop : IDisposable
             // Hand the spares back first: closing sockets, logging and starting threads need descriptors too.
             _spares.ReleaseAll();
             _ceiling = _open();
+            _ceilingUntil = Environment.TickCount64 + CeilingMilliseconds;
             var pause = _pause;
             _pause = TimeSpan.FromTicks(Math.Min(_pause.Ticks * 2, s_longestPause.Ticks));
             _onPause(error, pause);

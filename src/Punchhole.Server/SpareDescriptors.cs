@@ -38,25 +38,6 @@ internal sealed class SpareDescriptors : IDisposable
         }
     }
 
-    /// <summary>
-    /// How many descriptors the process could still open, counting up to <paramref name="most"/>:
-    /// each probe is opened and closed again at once.
-    /// </summary>
-    public int CountFree(int most)
-    {
-        Span<int> probes = stackalloc int[most];
-        int count = 0;
-        while (count < most && (probes[count] = Libc.epoll_create1(Libc.EPOLL_CLOEXEC)) >= 0)
-        {
-            count++;
-        }
-        for (int i = 0; i < count; i++)
-        {
-            Libc.close(probes[i]);
-        }
-        return count;
-    }
-
     /// <summary>Gives every spare back to the process.</summary>
     public void ReleaseAll()
     {
