@@ -55,6 +55,15 @@ internal static class RelayBenchCommandLine
         longFlags: ["help", "version"],
         longWithValue: ["target", "port", "sources", "mib", "rounds", "sessions", "server-pid", "settle-ms"]);
 
+    private static readonly OptionTable<RelayBenchOptions> Numbers = new OptionTable<RelayBenchOptions>()
+        .Port("-p --port", allowZero: false, static (o, n) => o with { Port = n })
+        .Integer("-S --sources", 1, 254, static (o, n) => o with { Sources = n })
+        .Integer("-b --mib", 1, 1 << 20, static (o, n) => o with { Bytes = (long)n << 20 })
+        .Integer("-r --rounds", 1, 1000, static (o, n) => o with { Rounds = n })
+        .Integer("-n --sessions", 1, 5000, static (o, n) => o with { Sessions = n })
+        .Integer("--server-pid", 1, int.MaxValue, static (o, n) => o with { ServerPid = n })
+        .Integer("--settle-ms", 0, 600_000, static (o, n) => o with { SettleMilliseconds = n });
+
     public static ParsedCommandLine<RelayBenchOptions> Parse(IReadOnlyList<string> args)
     {
         if (!Reader.TryRead(args, out var items, out string? error))
@@ -84,8 +93,14 @@ internal static class RelayBenchCommandLine
                 continue;
             }
             string name = item.Name!, value = item.Value ?? "";
-            bool ok = true;
-            int number = 0;
+            if (Numbers.TryApply(name, value, ref options, out error) is { } read)
+            {
+                if (!read)
+                {
+                    return ParsedCommandLine<RelayBenchOptions>.Fail(error!);
+                }
+                continue;
+            }
             switch (name)
             {
                 case "-h" or "--help":
@@ -99,42 +114,8 @@ internal static class RelayBenchCommandLine
                     }
                     options = options with { Target = target };
                     break;
-                case "-p" or "--port":
-                    ok = OptionValue.TryPort(name, value, allowZero: false, out number, out error);
-                    options = options with { Port = number };
-                    break;
-                case "-S" or "--sources":
-                    ok = OptionValue.TryInteger(name, value, 1, 254, out number, out error);
-                    options = options with { Sources = number };
-                    break;
-                case "-b" or "--mib":
-                    ok = OptionValue.TryInteger(name, value, 1, 1 << 20, out number, out error);
-                    options = options with { Bytes = (long)number << 20 };
-                    break;
-                case "-r" or "--rounds":
-                    ok = OptionValue.TryInteger(name, value, 1, 1000, out number, out error);
-                    options = options with { Rounds = number };
-                    break;
-                case "-n" or "--sessions":
-                    ok = OptionValue.TryInteger(name, value, 1, 5000, out number, out error);
-                    options = options with { Sessions = number };
-                    break;
-                case "--server-pid":
-                    ok = OptionValue.TryInteger(name, value, 1, int.MaxValue, out number, out error);
-                    options = options with { ServerPid = number };
-                    break;
-                case "--settle-ms":
-                    ok = OptionValue.TryInteger(name, value, 0, 600_000, out number, out error);
-                    options = options with { SettleMilliseconds = number };
-                    break;
                 default:
-                    ok = false;
-                    error = $"unhandled option '{name}'";
-                    break;
-            }
-            if (!ok)
-            {
-                return ParsedCommandLine<RelayBenchOptions>.Fail(error!);
+                    return ParsedCommandLine<RelayBenchOptions>.Fail($"unhandled option '{name}'");
             }
         }
         if (mode is null)

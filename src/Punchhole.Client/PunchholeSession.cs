@@ -102,8 +102,9 @@ internal sealed class PunchholeSession(ClientOptions options, ClientLog log, Sta
             {
                 log.Info($"{failure.Message}; trying the T-STUN server's relay");
                 using var deadline = new CancellationTokenSource(RelayJoinTimeout);
-                punched = await RelayLeg.JoinAsync(server, answer.Token, deadline.Token).ConfigureAwait(false);
-                log.Info(ConnectionPath.Relayed(server));
+                var relay = answer.RelayServer ?? server;
+                punched = await RelayLeg.JoinAsync(relay, answer.Token, deadline.Token).ConfigureAwait(false);
+                log.Info(ConnectionPath.Relayed(relay));
             }
         }
         KeepAlive(punched);

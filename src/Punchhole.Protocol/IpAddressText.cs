@@ -250,6 +250,46 @@ public static class IpAddressText
         }
     }
 
+    /// <summary>
+    /// A port in its one decimal spelling: 0..65535, no sign, no leading zero (so "0" alone is 0).
+    /// The PROXY protocol's v1 line and T-STUN/2's lines both spell ports so; callers that
+    /// refuse port 0 check it themselves.
+    /// </summary>
+    internal static bool TryParsePort(ReadOnlySpan<byte> text, out ushort port)
+    {
+        port = 0;
+        if (text.Length > 1 && text[0] == (byte)'0')
+        {
+            return false;
+        }
+        return TryParsePortDigits(text, out port);
+    }
+
+    /// <summary>1 to 5 decimal digits (leading zeros allowed) of a value 0..65535.</summary>
+    internal static bool TryParsePortDigits(ReadOnlySpan<byte> text, out ushort port)
+    {
+        port = 0;
+        if (text.IsEmpty || text.Length > 5)
+        {
+            return false;
+        }
+        int value = 0;
+        foreach (byte c in text)
+        {
+            if ((uint)(c - '0') > 9)
+            {
+                return false;
+            }
+            value = value * 10 + (c - '0');
+        }
+        if (value > 65535)
+        {
+            return false;
+        }
+        port = (ushort)value;
+        return true;
+    }
+
     internal static int FormatDecimal(uint value, Span<byte> destination)
     {
         int digits = value switch { < 10 => 1, < 100 => 2, < 1000 => 3, < 10000 => 4, _ => 5 };

@@ -22,25 +22,13 @@ public static class PeerReply
         var rest = reply;
         var addressText = NextToken(ref rest);
         var portText = NextToken(ref rest);
-        if (portText.IsEmpty || portText.Length > 5
+        // Leading zeros are allowed, as Python's int() allows them.
+        if (!IpAddressText.TryParsePortDigits(portText, out ushort port) || port == 0
             || !IpAddressText.TryParse(addressText, out ulong high, out ulong low))
         {
             return false;
         }
-        int port = 0;
-        foreach (byte c in portText)
-        {
-            if ((uint)(c - '0') > 9)
-            {
-                return false;
-            }
-            port = port * 10 + (c - '0');
-        }
-        if (port is < 1 or > 65535)
-        {
-            return false;
-        }
-        address = new PeerAddress(high, low, (ushort)port);
+        address = new PeerAddress(high, low, port);
         return true;
     }
 

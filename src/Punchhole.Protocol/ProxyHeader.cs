@@ -200,8 +200,8 @@ public static class ProxyHeader
             || !TryTakeField(ref rest, out var sourcePortText) || !TryTakeField(ref rest, out var destinationPortText, last: true)
             || !TryReadAddress(sourceText, v6, out ulong high, out ulong low)
             || !TryReadAddress(destinationText, v6, out _, out _)
-            || !TryReadPort(sourcePortText, out ushort sourcePort)
-            || !TryReadPort(destinationPortText, out _))
+            || !IpAddressText.TryParsePort(sourcePortText, out ushort sourcePort)
+            || !IpAddressText.TryParsePort(destinationPortText, out _))
         {
             return ProxyHeaderStatus.Invalid;
         }
@@ -240,30 +240,5 @@ public static class ProxyHeader
         }
         high = low = 0;
         return text.IndexOf((byte)':') >= 0 && IpAddressText.TryParse(text, out high, out low);
-    }
-
-    /// <summary>A decimal port 0..65535 without leading zeros.</summary>
-    private static bool TryReadPort(ReadOnlySpan<byte> text, out ushort port)
-    {
-        port = 0;
-        if (text.IsEmpty || text.Length > 5 || (text.Length > 1 && text[0] == (byte)'0'))
-        {
-            return false;
-        }
-        int value = 0;
-        foreach (byte c in text)
-        {
-            if ((uint)(c - '0') > 9)
-            {
-                return false;
-            }
-            value = value * 10 + (c - '0');
-        }
-        if (value > 65535)
-        {
-            return false;
-        }
-        port = (ushort)value;
-        return true;
     }
 }

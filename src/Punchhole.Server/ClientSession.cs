@@ -3,6 +3,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.ObjectPool;
 using Punchhole.Protocol;
 using Punchhole.Protocol.V2;
+using Punchhole.Server.Cluster;
 
 namespace Punchhole.Server;
 
@@ -132,7 +133,7 @@ internal sealed partial class ClientSession : RendezvousParty
             RentIo(_server.IoPool);
             key[..n].CopyTo(_io!.Bytes);
             _received = n;
-            ReceiveKey();
+            Receive();
         }
         else
         {
@@ -140,11 +141,23 @@ internal sealed partial class ClientSession : RendezvousParty
         }
     }
 
-    private void ReceiveKey()
+    /// <summary>
+    /// Reads what the client still owes, with event args, looping over reads that complete at once:
+    /// its key, or (a v2 client, whose offer exists from its key on) its <c>CAND</c> line.
+    /// </summary>
+    private void Receive()
     {
         while (true)
         {
-            _io!.SetBuffer(_received, TStun.KeyLength - _received);
+            bool line = _offer is not null;
+            if (line)
+            {
+                _io!.SetBuffer(_offer!.Received, TStun2.MaxCandidateLineLength - _offer.Received);
+            }
+            else
+            {
+                _io!.SetBuffer(_received, TStun.KeyLength - _received);
+            }
             bool pending;
             try
             {
@@ -152,10 +165,10 @@ internal sealed partial class ClientSession : RendezvousParty
             }
             catch (ObjectDisposedException)
             {
-                Close("aborted while reading its key");
+                Close(line ? "aborted while reading its candidates" : "aborted while reading its key");
                 return;
             }
-            if (pending || !OnKeyBytes())
+            if (pending || !(line ? OnLineBytes() : OnKeyBytes()))
             {
                 return;
             }
@@ -220,10 +233,18 @@ internal sealed partial class ClientSession : RendezvousParty
             }
             return;
         }
+        StopReadingAndPair();
+    }
+
+    /// <summary>
+    /// Nothing after the key (v1) or the <c>CAND</c> line (v2) is read, as nothing after the key is
+    /// in the original: the receiving side is shut down, and the client pairs.
+    /// </summary>
+    private void StopReadingAndPair()
+    {
         ReturnIo();
         try
         {
-            // Nothing after the key is read, as in the original.
             _socket!.Shutdown(SocketShutdown.Receive);
         }
         catch (SocketException)
@@ -307,16 +328,16 @@ internal sealed partial class ClientSession : RendezvousParty
     }
 
     /// <summary>
-    /// The same for a partner on another instance (tstun --redis). Its candidates and relay
-    /// tokens stay on its own instance, so a T-STUN/2 client is told the address alone
-    /// (docs/SCALING.md): it punches, and does not try candidates or the relay.
+    /// The same for a partner on another instance (tstun --redis): a T-STUN/2 client's line carries
+    /// what that instance passed on in <paramref name="partnerOffer"/> (the partner's candidates),
+    /// and <paramref name="token"/> for the relay at <paramref name="relayAt"/> when one was reserved.
     /// </summary>
-    internal Delivery DeliverReply(in PeerAddress partner)
+    internal Delivery DeliverReply(in PeerAddress partner, in RemoteOffer partnerOffer, in RelayToken token, in PeerAddress relayAt)
     {
         Span<byte> reply = stackalloc byte[ReplyRoom];
         int length = _offer is null
             ? PeerReply.Format(partner, reply)
-            : PeerLine.Format(partner, default, [], reply);
+            : PeerLine.Format(partner, token, relayAt, partnerOffer.CandidateSpan, reply);
         return Deliver(reply[..length]);
     }
 
@@ -348,7 +369,7 @@ internal sealed partial class ClientSession : RendezvousParty
     /// <summary>Writes this client's reply about <paramref name="partner"/>, which has the same key and so the same form.</summary>
     private int FormatReply(ClientSession partner, Span<byte> reply) =>
         _offer is { } offer
-            ? PeerLine.Format(partner.Address, offer.Token, partner._offer!.Candidates.AsSpan(), reply)
+            ? PeerLine.Format(partner.Address, offer.Token, offer.RelayAt, partner._offer!.Candidates.AsSpan(), reply)
             : PeerReply.Format(partner.Address, reply);
 
     /// <summary>The claimed waiter reset, or did not acknowledge its reply in time: it is aborted and not counted as paired.</summary>
@@ -485,16 +506,9 @@ internal sealed partial class ClientSession : RendezvousParty
         if (io.LastOperation == SocketAsyncOperation.Receive)
         {
             // A v2 client's offer exists from its key on, so a read with one is a read of its line.
-            if (_offer is not null)
+            if (_offer is not null ? OnLineBytes() : OnKeyBytes())
             {
-                if (OnLineBytes())
-                {
-                    ReceiveLine();
-                }
-            }
-            else if (OnKeyBytes())
-            {
-                ReceiveKey();
+                Receive();
             }
         }
         else

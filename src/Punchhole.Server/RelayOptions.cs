@@ -34,6 +34,18 @@ internal sealed record RelayOptions
     /// <summary>How long the first leg of a session waits for the second.</summary>
     public TimeSpan JoinTimeout { get; init; } = TimeSpan.FromSeconds(15);
 
+    /// <summary>
+    /// Where clients reach this instance's relay when that is not the address they reached the
+    /// server at (several instances behind one balancer: each instance's own address, or its own
+    /// port on the balancer). When set, every token this instance issues is sent with it, and
+    /// pairs formed across instances (--redis) are offered the relay of the instance whose client waited.
+    /// </summary>
+    public System.Net.IPEndPoint? PublicAddress { get; init; }
+
+    /// <summary><see cref="PublicAddress"/> as the <c>PEER</c> line writes it; port 0 when not set.</summary>
+    public Punchhole.Protocol.PeerAddress PublicPeerAddress =>
+        PublicAddress is { } address ? Punchhole.Protocol.PeerAddress.FromEndPoint(address) : default;
+
     /// <summary>Reservations (issued token pairs not yet used or expired) held at once: past it, pairs get no token.</summary>
     public int MaxReservations => Math.Max(1024, MaxSessions * 16);
 }

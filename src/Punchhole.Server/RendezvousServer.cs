@@ -131,13 +131,17 @@ internal sealed class RendezvousServer : IDisposable
                 throw new ServerStartException($"cannot listen for metrics on {metricsAt}: {e.Message}", e);
             }
         }
-        _acceptLoop = new AcceptLoop(listener, OnAccepted, OnAcceptPaused);
+        _acceptLoop = new AcceptLoop(listener, OnAccepted, OnAcceptPaused, () => Volatile.Read(ref Counters.Active));
         int perSource = Options.EffectiveMaxWaitingPerSource;
         Log.Info($"listening on {Describe(listener)}; timeout {Options.WaitTimeout.TotalSeconds:0.###} s, "
             + $"key timeout {Options.KeyTimeout.TotalSeconds:0.###} s, max waiting {Options.MaxWaiting}, "
             + $"max waiting per source {(perSource > 0 ? perSource : "unlimited")}, "
             + $"max connections {(_maxConnections == int.MaxValue ? "unlimited" : _maxConnections)}, "
             + $"max per IP {(Options.MaxPerIp > 0 ? Options.MaxPerIp : "unlimited")}; {DescribeRelay(Options.Relay)}");
+        if (Cluster is not null && Options.Relay is { Enabled: true, PublicAddress: null })
+        {
+            Log.Info("relay: pairs formed across instances get no relay token without --relay-address (this instance's own address, which clients can reach)");
+        }
         if (Proxy is not null)
         {
             Log.Info($"PROXY protocol (v1 and v2) required on every connection; trusted proxies: {string.Join(", ", Options.TrustedProxies)}");
@@ -191,6 +195,7 @@ internal sealed class RendezvousServer : IDisposable
         ? $"relay on: at most {relay.MaxSessions} sessions, {relay.MaxPerIp} per IP, {relay.MaxBytes >> 20} MiB and "
             + $"{relay.MaxDuration.TotalSeconds:0.###} s each, {(relay.BytesPerSecond > 0 ? $"{relay.BytesPerSecond / 125_000.0:0.###} Mbit/s" : "no bandwidth ceiling")} in all, "
             + $"second leg within {relay.JoinTimeout.TotalSeconds:0.###} s"
+            + (relay.PublicAddress is { } at ? $", legs sent to {at}" : "")
         : "relay off";
 
     private static string Describe(Socket listener)

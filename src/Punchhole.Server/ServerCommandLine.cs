@@ -47,6 +47,10 @@ internal static class ServerCommandLine
               --relay-max-time S   longest a relayed session may last, seconds (default 3600)
               --relay-mbit N       total relay bandwidth in Mbit/s; 0 for no ceiling (default 100)
               --relay-wait S       longest a relay connection waits for its partner (default 15)
+              --relay-address ADDR:PORT
+                                   where clients reach this instance's relay, when not at the
+                                   address they reach the server at: behind a balancer, or
+                                   with --redis (IPv6 as [ADDR]:PORT; see docs/SCALING.md)
               --redis CONFIG       share waiting clients with other tstun instances through
                                    Redis (a StackExchange.Redis configuration, e.g. host:6379)
           -v, --verbose            log every connection (debugging only)
@@ -63,7 +67,25 @@ internal static class ServerCommandLine
         longWithValue: ["port", "bind", "timeout", "key-timeout", "stats-interval", "max-waiting",
             "max-connections", "defer-accept", "io-threads", "max-per-ip", "max-waiting-per-source",
             "trusted-proxy", "metrics", "relay-max", "relay-max-per-ip", "relay-max-mib", "relay-max-time",
-            "relay-mbit", "relay-wait", "redis"]);
+            "relay-mbit", "relay-wait", "relay-address", "redis"]);
+
+    private static readonly OptionTable<ServerOptions> Numbers = new OptionTable<ServerOptions>()
+        .Port("-p --port", allowZero: true, static (o, n) => o with { Port = n })
+        .Seconds("-t --timeout", allowZero: false, static (o, s) => o with { WaitTimeout = s })
+        .Seconds("-k --key-timeout", allowZero: false, static (o, s) => o with { KeyTimeout = s })
+        .Seconds("--stats-interval", allowZero: true, static (o, s) => o with { StatsInterval = s })
+        .Seconds("--defer-accept", allowZero: true, static (o, s) => o with { DeferAccept = s })
+        .Integer("--max-waiting", 1, 1 << 24, static (o, n) => o with { MaxWaiting = n })
+        .Integer("--max-connections", 1, int.MaxValue, static (o, n) => o with { MaxConnections = n })
+        .Integer("--io-threads", 1, 256, static (o, n) => o with { IoThreads = n })
+        .Integer("--max-per-ip", 0, int.MaxValue, static (o, n) => o with { MaxPerIp = n })
+        .Integer("--max-waiting-per-source", 0, 1 << 24, static (o, n) => o with { MaxWaitingPerSource = n })
+        .Integer("--relay-max", 1, 1_000_000, static (o, n) => o with { Relay = o.Relay with { MaxSessions = n } })
+        .Integer("--relay-max-per-ip", 1, 1_000_000, static (o, n) => o with { Relay = o.Relay with { MaxPerIp = n } })
+        .Integer("--relay-max-mib", 1, 1 << 30, static (o, n) => o with { Relay = o.Relay with { MaxBytes = (long)n << 20 } })
+        .Seconds("--relay-max-time", allowZero: false, static (o, s) => o with { Relay = o.Relay with { MaxDuration = s } })
+        .Integer("--relay-mbit", 0, 1_000_000, static (o, n) => o with { Relay = o.Relay with { BytesPerSecond = n * 125_000L } })
+        .Seconds("--relay-wait", allowZero: false, static (o, s) => o with { Relay = o.Relay with { JoinTimeout = s } });
 
     public static ParsedCommandLine<ServerOptions> Parse(IReadOnlyList<string> args)
     {
@@ -82,8 +104,15 @@ internal static class ServerCommandLine
             }
             string name = item.Name!;
             string value = item.Value ?? "";
-            int number = 0;
-            TimeSpan seconds = default;
+            if (Numbers.TryApply(name, value, ref options, out error) is { } read)
+            {
+                if (!read)
+                {
+                    return ParsedCommandLine<ServerOptions>.Fail(error!);
+                }
+                relayOption = name.StartsWith("--relay-", StringComparison.Ordinal) ? name : relayOption;
+                continue;
+            }
             bool ok = true;
             switch (name)
             {
@@ -94,50 +123,10 @@ internal static class ServerCommandLine
                 case "-v" or "--verbose":
                     options = options with { Verbose = true };
                     break;
-                case "-p" or "--port":
-                    ok = OptionValue.TryPort(name, value, allowZero: true, out number, out error);
-                    options = options with { Port = number };
-                    break;
                 case "-b" or "--bind":
                     ok = IPAddress.TryParse(value.Trim('[', ']'), out var bind);
                     error = ok ? null : $"{name}: '{OptionValue.Printable(value)}' is not an IP address";
                     options = options with { Bind = bind };
-                    break;
-                case "-t" or "--timeout":
-                    ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
-                    options = options with { WaitTimeout = seconds };
-                    break;
-                case "-k" or "--key-timeout":
-                    ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
-                    options = options with { KeyTimeout = seconds };
-                    break;
-                case "--stats-interval":
-                    ok = OptionValue.TrySeconds(name, value, allowZero: true, out seconds, out error);
-                    options = options with { StatsInterval = seconds };
-                    break;
-                case "--defer-accept":
-                    ok = OptionValue.TrySeconds(name, value, allowZero: true, out seconds, out error);
-                    options = options with { DeferAccept = seconds };
-                    break;
-                case "--max-waiting":
-                    ok = OptionValue.TryInteger(name, value, 1, 1 << 24, out number, out error);
-                    options = options with { MaxWaiting = number };
-                    break;
-                case "--max-connections":
-                    ok = OptionValue.TryInteger(name, value, 1, int.MaxValue, out number, out error);
-                    options = options with { MaxConnections = number };
-                    break;
-                case "--io-threads":
-                    ok = OptionValue.TryInteger(name, value, 1, 256, out number, out error);
-                    options = options with { IoThreads = number };
-                    break;
-                case "--max-per-ip":
-                    ok = OptionValue.TryInteger(name, value, 0, int.MaxValue, out number, out error);
-                    options = options with { MaxPerIp = number };
-                    break;
-                case "--max-waiting-per-source":
-                    ok = OptionValue.TryInteger(name, value, 0, 1 << 24, out number, out error);
-                    options = options with { MaxWaitingPerSource = number };
                     break;
                 case "--proxy-protocol":
                     options = options with { ProxyProtocol = true };
@@ -155,34 +144,11 @@ internal static class ServerCommandLine
                 case "--relay":
                     options = options with { Relay = options.Relay with { Enabled = true } };
                     break;
-                case "--relay-max":
-                    ok = OptionValue.TryInteger(name, value, 1, 1_000_000, out number, out error);
-                    options = options with { Relay = options.Relay with { MaxSessions = number } };
-                    relayOption = name;
-                    break;
-                case "--relay-max-per-ip":
-                    ok = OptionValue.TryInteger(name, value, 1, 1_000_000, out number, out error);
-                    options = options with { Relay = options.Relay with { MaxPerIp = number } };
-                    relayOption = name;
-                    break;
-                case "--relay-max-mib":
-                    ok = OptionValue.TryInteger(name, value, 1, 1 << 30, out number, out error);
-                    options = options with { Relay = options.Relay with { MaxBytes = (long)number << 20 } };
-                    relayOption = name;
-                    break;
-                case "--relay-max-time":
-                    ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
-                    options = options with { Relay = options.Relay with { MaxDuration = seconds } };
-                    relayOption = name;
-                    break;
-                case "--relay-mbit":
-                    ok = OptionValue.TryInteger(name, value, 0, 1_000_000, out number, out error);
-                    options = options with { Relay = options.Relay with { BytesPerSecond = number * 125_000L } };
-                    relayOption = name;
-                    break;
-                case "--relay-wait":
-                    ok = OptionValue.TrySeconds(name, value, allowZero: false, out seconds, out error);
-                    options = options with { Relay = options.Relay with { JoinTimeout = seconds } };
+                case "--relay-address":
+                    ok = TryEndPoint(value, out var relayAddress, requireAddress: true) && relayAddress!.Port != 0
+                        && !relayAddress.Address.Equals(IPAddress.Any) && !relayAddress.Address.Equals(IPAddress.IPv6Any);
+                    error = ok ? null : $"{name}: '{OptionValue.Printable(value)}' is not ADDR:PORT or [ADDR]:PORT with an address clients can reach";
+                    options = options with { Relay = options.Relay with { PublicAddress = relayAddress } };
                     relayOption = name;
                     break;
                 case "--redis":
@@ -211,17 +177,23 @@ internal static class ServerCommandLine
         }
         if (relayOption is not null && !options.Relay.Enabled)
         {
-            return ParsedCommandLine<ServerOptions>.Fail($"{relayOption} sets a cap of the relay, which is off: add --relay");
+            return ParsedCommandLine<ServerOptions>.Fail(relayOption == "--relay-address"
+                ? "--relay-address says where the relay is, which is off: add --relay"
+                : $"{relayOption} sets a cap of the relay, which is off: add --relay");
         }
         return ParsedCommandLine<ServerOptions>.Run(options with { TrustedProxies = trusted });
     }
 
     /// <summary>PORT (on 127.0.0.1), IPV4:PORT, or [IPV6]:PORT; port 0 picks a free one.</summary>
-    private static bool TryEndPoint(string text, out IPEndPoint? endPoint)
+    private static bool TryEndPoint(string text, out IPEndPoint? endPoint, bool requireAddress = false)
     {
         endPoint = null;
         string host = "127.0.0.1", port = text;
         int colon = text.LastIndexOf(':');
+        if (colon < 0 && requireAddress)
+        {
+            return false;
+        }
         if (colon >= 0)
         {
             host = text[..colon];

@@ -33,6 +33,9 @@ internal sealed record RendezvousAnswer(IPEndPoint Peer, ServerKind Server)
     /// <summary>This side's relay token; empty unless the server offered the relay to this pair.</summary>
     public RelayToken Token { get; init; }
 
+    /// <summary>Where to present <see cref="Token"/> when the server named a relay of its own (several instances); null: the server itself.</summary>
+    public IPEndPoint? RelayServer { get; init; }
+
     /// <summary>The peer's local addresses with its punch port, in this side's address family.</summary>
     public IReadOnlyList<IPEndPoint> Candidates { get; init; } = [];
 

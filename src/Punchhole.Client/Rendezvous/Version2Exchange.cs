@@ -120,7 +120,7 @@ internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, Cl
             throw new ClientFailure("the T-STUN server says a client with the same code is waiting already: pick another code");
         }
         var candidates = new CandidateList();
-        if (!PeerLine.TryParse(reader.Received, out var peer, out var token, ref candidates))
+        if (!PeerLine.TryParse(reader.Received, out var peer, out var token, out var relayAt, ref candidates))
         {
             throw new ClientFailure($"the T-STUN server's answer is not a PEER line: '{reader.ReceivedText}'");
         }
@@ -138,6 +138,7 @@ internal sealed class Version2Exchange(ServerReader reader, IPEndPoint local, Cl
             Observed = observed,
             RelayOffered = relayOffered,
             Token = token,
+            RelayServer = relayAt.Port == 0 ? null : relayAt.ToEndPoint(relayAt.IsIPv4 ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6),
             Candidates = reachable,
             Seen = (_seen, peer),
             CandidatesSent = _sent,

@@ -77,7 +77,7 @@ internal ref struct LineTokens
         if (!TryNext(out var addressText) || !TryNext(out var portText)
             || addressText.Length > IpAddressText.MaxLength
             || !IpAddressText.TryParse(addressText, out ulong high, out ulong low)
-            || !TryParsePort(portText, out ushort port))
+            || !IpAddressText.TryParsePort(portText, out ushort port) || port == 0)
         {
             _malformed = true;
             return false;
@@ -94,30 +94,6 @@ internal ref struct LineTokens
 
     /// <summary>True when the line is well formed and fully read.</summary>
     public readonly bool Complete => !_malformed && _rest.IsEmpty;
-
-    private static bool TryParsePort(ReadOnlySpan<byte> text, out ushort port)
-    {
-        port = 0;
-        if (text.Length is 0 or > 5 || text[0] == '0')
-        {
-            return false;
-        }
-        int value = 0;
-        foreach (byte c in text)
-        {
-            if ((uint)(c - '0') > 9)
-            {
-                return false;
-            }
-            value = value * 10 + (c - '0');
-        }
-        if (value > 65535)
-        {
-            return false;
-        }
-        port = (ushort)value;
-        return true;
-    }
 }
 
 /// <summary>Writes one T-STUN/2 line into a span, token by token.</summary>
@@ -171,10 +147,27 @@ internal ref struct LineWriter
         _length += FlagWords.Format(flags, next);
     }
 
-    public void Token(in RelayToken token)
+    public void Token(in RelayToken token) => Token(token, default);
+
+    /// <summary>
+    /// A relay token, followed by <c>@ADDR:PORT</c> (<c>@[ADDR]:PORT</c> for IPv6) when
+    /// <paramref name="relay"/> names the relay the token is for (port 0: the server that sends the line).
+    /// </summary>
+    public void Token(in RelayToken token, in PeerAddress relay)
     {
         var next = Next();
-        _length += token.IsEmpty ? WriteDash(next) : token.FormatHex(next);
+        if (token.IsEmpty)
+        {
+            _length += WriteDash(next);
+            return;
+        }
+        int n = token.FormatHex(next);
+        if (relay.Port != 0)
+        {
+            next[n++] = (byte)'@';
+            n += RelayAddressText.Format(relay, next[n..]);
+        }
+        _length += n;
     }
 
     /// <summary>Ends the line with its LF; returns its length.</summary>
@@ -188,5 +181,61 @@ internal ref struct LineWriter
     {
         destination[0] = (byte)'-';
         return 1;
+    }
+}
+
+/// <summary>
+/// Where a relay token is to be presented, in a <c>PEER</c> line's token field: <c>ADDR:PORT</c>
+/// with a dotted quad, or <c>[ADDR]:PORT</c> with RFC 5952 IPv6 text; one spelling each, port 1..65535.
+/// </summary>
+internal static class RelayAddressText
+{
+    /// <summary>The longest: brackets, the longest address text, a colon and five digits.</summary>
+    public const int MaxLength = IpAddressText.MaxLength + 8;
+
+    public static int Format(in PeerAddress relay, Span<byte> destination)
+    {
+        int n = 0;
+        bool v6 = !relay.IsIPv4;
+        if (v6)
+        {
+            destination[n++] = (byte)'[';
+        }
+        n += relay.FormatAddress(destination[n..]);
+        if (v6)
+        {
+            destination[n++] = (byte)']';
+        }
+        destination[n++] = (byte)':';
+        return n + IpAddressText.FormatDecimal(relay.Port, destination[n..]);
+    }
+
+    public static bool TryParse(ReadOnlySpan<byte> text, out PeerAddress relay)
+    {
+        relay = default;
+        int colon = text.LastIndexOf((byte)':');
+        if (colon < 0 || text.Length > MaxLength || !IpAddressText.TryParsePort(text[(colon + 1)..], out ushort port) || port == 0)
+        {
+            return false;
+        }
+        var address = text[..colon];
+        bool v6 = address.Length > 2 && address[0] == (byte)'[' && address[^1] == (byte)']';
+        if (v6)
+        {
+            address = address[1..^1];
+        }
+        if (!IpAddressText.TryParse(address, out ulong high, out ulong low))
+        {
+            return false;
+        }
+        var parsed = new PeerAddress(high, low, port);
+        // One spelling: brackets exactly around IPv6 text, and the address as the format writes it.
+        Span<byte> canonical = stackalloc byte[MaxLength];
+        if (!canonical[..Format(parsed, canonical)].SequenceEqual(text))
+        {
+            return false;
+        }
+        relay = parsed;
+        return true;
     }
 }

@@ -15,7 +15,7 @@ public static class TStun2
     /// <summary>The longest <c>CAND</c> line a client sends (the longest this grammar allows is 438 bytes).</summary>
     public const int MaxCandidateLineLength = 512;
 
-    /// <summary>The longest <c>PEER</c> line a server sends (the longest this grammar allows is 452 bytes).</summary>
+    /// <summary>The longest <c>PEER</c> line a server sends (the longest this grammar allows is 500 bytes, 48 of them for the relay address after the token).</summary>
     public const int MaxPeerLineLength = 576;
 
     /// <summary>The longest relay status line (<c>REFUSED per-ip</c> and the like).</summary>

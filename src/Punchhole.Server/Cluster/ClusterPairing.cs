@@ -211,7 +211,8 @@ internal sealed class ClusterPairing : IDisposable
         _server.Table.Remove(waiter);
         long request = Interlocked.Increment(ref _nextRequest);
         _pending[request] = new PendingClaim(waiter, Environment.TickCount64 + (long)ClaimTimeout.TotalMilliseconds);
-        await SendAsync(table, instance, new ClusterMessage(ClusterMessageKind.Claim, request, _instance, remote, key, waiter.Address)).ConfigureAwait(false);
+        await SendAsync(table, instance, new ClusterMessage(ClusterMessageKind.Claim, request, _instance, remote, key, waiter.Address,
+            waiter.DescribeForClaim())).ConfigureAwait(false);
     }
 
     /// <summary>Called as a client's wait ends, however it ends: its registration, if any, is removed.</summary>
@@ -290,13 +291,13 @@ internal sealed class ClusterPairing : IDisposable
         // The claim took its registration already.
         _registered.TryRemove(claim.Token, out _);
         _server.Table.Remove(waiter);
-        switch (waiter.DeliverReply(claim.Address))
+        switch (waiter.DeliverClaimedReply(claim.Address, claim.Offer, out var answer))
         {
             case Delivery.Acknowledged:
-                CompleteClaim(table, waiter, claim);
+                CompleteClaim(table, waiter, claim, answer);
                 break;
             case Delivery.Unacknowledged:
-                _ = ConfirmAsync(table, waiter, claim);
+                _ = ConfirmAsync(table, waiter, claim, answer);
                 break;
             default:
                 GiveUpClaim(table, waiter, claim);
@@ -305,7 +306,7 @@ internal sealed class ClusterPairing : IDisposable
     }
 
     /// <summary>Asks the claimed waiter's TCP again until it acknowledged its reply, reset, or the confirmation timeout passed.</summary>
-    private async Task ConfirmAsync(RedisWaitingTable table, ClientSession waiter, ClusterMessage claim)
+    private async Task ConfirmAsync(RedisWaitingTable table, ClientSession waiter, ClusterMessage claim, RemoteOffer answer)
     {
         long deadline = Environment.TickCount64 + (long)_server.Options.ConfirmTimeout.TotalMilliseconds;
         while (true)
@@ -315,7 +316,7 @@ internal sealed class ClusterPairing : IDisposable
             var delivery = socket is null ? Delivery.Gone : NonBlockingIo.Probe(socket);
             if (delivery == Delivery.Acknowledged)
             {
-                CompleteClaim(table, waiter, claim);
+                CompleteClaim(table, waiter, claim, answer);
                 return;
             }
             if (delivery == Delivery.Gone || Environment.TickCount64 >= deadline || Volatile.Read(ref _stopped) != 0)
@@ -326,24 +327,26 @@ internal sealed class ClusterPairing : IDisposable
         }
     }
 
-    private void CompleteClaim(RedisWaitingTable table, ClientSession waiter, in ClusterMessage claim)
+    private void CompleteClaim(RedisWaitingTable table, ClientSession waiter, in ClusterMessage claim, in RemoteOffer answer)
     {
         // Read before the signal: the waiter closes and is recycled in it.
         var address = waiter.Address;
         ServerCounters.Add(ref _server.Counters.CrossPaired);
+        waiter.CountRelayOffer();
         waiter.Signal(PairOutcome.PairedWith(claim.Address));
-        Answer(table, claim, ClusterMessageKind.Paired, address);
+        Answer(table, claim, ClusterMessageKind.Paired, address, answer);
     }
 
     private void GiveUpClaim(RedisWaitingTable table, ClientSession waiter, in ClusterMessage claim)
     {
+        waiter.WithdrawClaimedRelay();
         ServerCounters.Add(ref _server.Counters.DeadWaiters);
         waiter.Signal(PairOutcome.Ended(WaitEnd.Gone));
         Answer(table, claim, ClusterMessageKind.Gone, default);
     }
 
-    private void Answer(RedisWaitingTable table, in ClusterMessage claim, ClusterMessageKind kind, PeerAddress address) =>
-        _ = SendAsync(table, claim.From, new ClusterMessage(kind, claim.Request, _instance, claim.Token, "", address));
+    private void Answer(RedisWaitingTable table, in ClusterMessage claim, ClusterMessageKind kind, PeerAddress address, RemoteOffer answer = default) =>
+        _ = SendAsync(table, claim.From, new ClusterMessage(kind, claim.Request, _instance, claim.Token, "", address, answer));
 
     /// <summary>The waiter's instance answered a claim this instance sent.</summary>
     private void HandleAnswer(in ClusterMessage answer)
@@ -358,7 +361,7 @@ internal sealed class ClusterPairing : IDisposable
         {
             ServerCounters.Add(ref _server.Counters.CrossPaired);
             // The waiter has its reply, acknowledged: the claimer gets its own, then the FIN.
-            claimer.DeliverReply(answer.Address);
+            claimer.DeliverReply(answer.Address, answer.Offer, answer.Offer.Token, answer.Offer.RelayAt);
             claimer.Signal(PairOutcome.PairedWith(answer.Address));
         }
         else

@@ -1,3 +1,4 @@
+using Punchhole.Protocol;
 using Punchhole.Protocol.V2;
 
 namespace Punchhole.Server;
@@ -29,6 +30,7 @@ internal sealed class RelayService : IDisposable
     private readonly SlotStack _issued;
     private readonly Dictionary<RelayToken, int> _byToken;
     private readonly PerAddressLimit _perAddress;
+    private readonly PeerAddress _relayAt;
     private int _sessions;
     private volatile bool _stopping;
 
@@ -46,6 +48,7 @@ internal sealed class RelayService : IDisposable
         }
         _byToken = new Dictionary<RelayToken, int>(2 * capacity);
         _perAddress = new PerAddressLimit(options.MaxPerIp);
+        _relayAt = options.PublicPeerAddress;
         Engine = new RelayEngine(options, counters, log, () => Interlocked.Decrement(ref _sessions), Sweep);
     }
 
@@ -80,17 +83,45 @@ internal sealed class RelayService : IDisposable
     /// </summary>
     public void Reserve(CandidateOffer waiter, CandidateOffer arrival)
     {
-        if (_stopping || !_free.TryPop(out int slot))
+        if (TryReserve(out int slot, out var first, out var second))
+        {
+            (waiter.Token, waiter.RelayAt, waiter.Reservation) = (first, _relayAt, slot);
+            (arrival.Token, arrival.RelayAt, arrival.Reservation) = (second, _relayAt, slot);
+        }
+    }
+
+    /// <summary>
+    /// The same for a pair formed across instances (--redis), whose arrival is another instance's
+    /// client: the session is this instance's, so both legs come here, at <see cref="RelayOptions.PublicAddress"/>.
+    /// The arrival's token travels to its instance in the answer to the claim; false (nothing reserved)
+    /// without a public address, since the other instance's client could not otherwise find this relay.
+    /// </summary>
+    public bool ReserveForRemote(CandidateOffer waiter, out RelayToken arrivalToken, out PeerAddress relayAt)
+    {
+        arrivalToken = default;
+        relayAt = _relayAt;
+        if (relayAt.Port == 0 || !TryReserve(out int slot, out var first, out arrivalToken))
+        {
+            return false;
+        }
+        (waiter.Token, waiter.RelayAt, waiter.Reservation) = (first, relayAt, slot);
+        return true;
+    }
+
+    private bool TryReserve(out int slot, out RelayToken first, out RelayToken second)
+    {
+        if (_stopping || !_free.TryPop(out slot))
         {
             ServerCounters.Add(ref _counters.RelayUnoffered);
-            return;
+            slot = -1;
+            first = second = default;
+            return false;
         }
-        var first = RelayToken.CreateRandom();
-        var second = RelayToken.CreateRandom();
+        first = RelayToken.CreateRandom();
+        second = RelayToken.CreateRandom();
         _slots[slot] = new Reservation(first, second, Environment.TickCount64 + (long)RelayOptions.TokenLifetime.TotalMilliseconds);
         _issued.Push(slot);
-        (waiter.Token, waiter.Reservation) = (first, slot);
-        (arrival.Token, arrival.Reservation) = (second, slot);
+        return true;
     }
 
     /// <summary>
@@ -204,7 +235,7 @@ internal sealed class RelayService : IDisposable
     }
 
     /// <summary>A leg that counted against the per-address cap has closed.</summary>
-    public void Leave(in Punchhole.Protocol.PeerAddress address)
+    public void Leave(in PeerAddress address)
     {
         if (_perAddress.Enabled)
         {

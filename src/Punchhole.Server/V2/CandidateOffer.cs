@@ -1,4 +1,5 @@
 using Microsoft.Extensions.ObjectPool;
+using Punchhole.Protocol;
 using Punchhole.Protocol.V2;
 
 namespace Punchhole.Server;
@@ -18,6 +19,9 @@ internal sealed class CandidateOffer
 
     /// <summary>The client's own relay token once paired with one; empty otherwise.</summary>
     public RelayToken Token;
+
+    /// <summary>Where <see cref="Token"/> is presented, when not at the server the client reached (port 0 then).</summary>
+    public PeerAddress RelayAt;
 
     /// <summary>The relay reservation that holds <see cref="Token"/>; -1 for none.</summary>
     public int Reservation = -1;
@@ -40,6 +44,7 @@ internal sealed class CandidateOffer
             offer.Flags = ClientFlags.None;
             offer.Candidates.Clear();
             offer.Token = default;
+            offer.RelayAt = default;
             offer.Reservation = -1;
             offer.Received = 0;
             return true;

@@ -1,5 +1,7 @@
 using System.Net.Sockets;
+using Punchhole.Protocol;
 using Punchhole.Protocol.V2;
+using Punchhole.Server.Cluster;
 
 namespace Punchhole.Server;
 
@@ -31,30 +33,7 @@ internal sealed partial class ClientSession
         }
         // The line comes a round trip after the hello; ReceiveAsync still tries a plain read first.
         RentIo(_server.LineIoPool);
-        ReceiveLine();
-    }
-
-    private void ReceiveLine()
-    {
-        while (true)
-        {
-            var offer = _offer!;
-            _io!.SetBuffer(offer.Received, TStun2.MaxCandidateLineLength - offer.Received);
-            bool pending;
-            try
-            {
-                pending = _socket!.ReceiveAsync(_io);
-            }
-            catch (ObjectDisposedException)
-            {
-                Close("aborted while reading its candidates");
-                return;
-            }
-            if (pending || !OnLineBytes())
-            {
-                return;
-            }
-        }
+        Receive();
     }
 
     /// <summary>Takes in a completed read of the line; true when more of it is still to come.</summary>
@@ -109,17 +88,7 @@ internal sealed partial class ClientSession
             Close("key timeout");
             return;
         }
-        ReturnIo();
-        try
-        {
-            // Nothing after the line is read, as nothing after the key is in v1.
-            _socket!.Shutdown(SocketShutdown.Receive);
-        }
-        catch (SocketException)
-        {
-            // A reset here surfaces when the reply is sent.
-        }
-        Pair();
+        StopReadingAndPair();
     }
 
     /// <summary>
@@ -134,8 +103,46 @@ internal sealed partial class ClientSession
         }
     }
 
+    /// <summary>What this client's instance passes on about it with a claim of a waiter elsewhere (nothing for v1).</summary>
+    internal RemoteOffer DescribeForClaim() =>
+        _offer is { } offer ? new RemoteOffer(offer.RelayOk, offer.Candidates.AsSpan().ToArray(), default, default) : default;
+
+    /// <summary>
+    /// This waiter, claimed by a client of another instance, gets its reply: when both said
+    /// <c>relay-ok</c> and this instance relays with a public address, the session is reserved here,
+    /// and <paramref name="answer"/> carries the claimer's token, this relay's address and this
+    /// waiter's candidates back to the claimer's instance.
+    /// </summary>
+    internal Delivery DeliverClaimedReply(in PeerAddress claimer, in RemoteOffer claimerOffer, out RemoteOffer answer)
+    {
+        answer = default;
+        if (_offer is not { } offer)
+        {
+            return DeliverReply(claimer, default, default, default);
+        }
+        var claimerToken = default(RelayToken);
+        var relayAt = default(PeerAddress);
+        if (offer.RelayOk && claimerOffer.RelayOk && _server.Relay is { } relay && !relay.ReserveForRemote(offer, out claimerToken, out relayAt))
+        {
+            relayAt = default;
+        }
+        answer = new RemoteOffer(false, offer.Candidates.AsSpan().ToArray(), claimerToken, relayAt);
+        return DeliverReply(claimer, claimerOffer, offer.Token, offer.RelayAt);
+    }
+
+    /// <summary>The claim of this waiter failed after all: the tokens it may have been given are not passed on.</summary>
+    internal void WithdrawClaimedRelay()
+    {
+        if (_offer is { } offer)
+        {
+            offer.Token = default;
+            offer.RelayAt = default;
+            offer.Reservation = -1;
+        }
+    }
+
     /// <summary>The pair is made: if it was given relay tokens, that counts as an offer.</summary>
-    private void CountRelayOffer()
+    internal void CountRelayOffer()
     {
         if (_offer is { Reservation: >= 0 })
         {

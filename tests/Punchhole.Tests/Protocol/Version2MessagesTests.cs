@@ -137,6 +137,8 @@ public class Version2MessagesTests
         Assert.Equal(438 - TStun2.MaxFlagsLength + "relay-ok,exclusive".Length,
             CandidateLine.Format(ClientFlags.RelayOk | ClientFlags.Exclusive, longest, line));
         Assert.Equal(452, PeerLine.Format(longest[0], RelayToken.CreateRandom(), longest, line));
+        // A relay address after the token: '@', brackets, the address, ':' and the port.
+        Assert.Equal(500, PeerLine.Format(longest[0], RelayToken.CreateRandom(), longest[0], longest, line));
         Assert.Throws<ArgumentException>(() => CandidateLine.Format(ClientFlags.None, [.. longest, longest[0]], line));
     }
 
@@ -158,6 +160,46 @@ public class Version2MessagesTests
         Assert.True(PeerLine.TryParse(line.AsSpan(0, length), out _, out parsed, ref candidates));
         Assert.True(parsed.IsEmpty);
         Assert.Equal(0, candidates.Count);
+    }
+
+    [Theory]
+    [InlineData("198.51.100.7", 3478, "198.51.100.7:3478")]
+    [InlineData("2001:db8::7", 3479, "[2001:db8::7]:3479")]
+    public void A_token_for_a_relay_elsewhere_carries_that_relays_address(string address, int port, string written)
+    {
+        var token = RelayToken.CreateRandom();
+        var line = new byte[TStun2.MaxPeerLineLength];
+        int length = PeerLine.Format(At("198.51.100.20", 35943), token, At(address, port), [At("10.0.0.5", 41234)], line);
+        Assert.Equal($"PEER 198.51.100.20 35943 {token}@{written} 10.0.0.5 41234\n", Text(line.AsSpan(0, length)));
+        var candidates = new CandidateList();
+        Assert.True(PeerLine.TryParse(line.AsSpan(0, length), out var peer, out var parsed, out var relay, ref candidates));
+        Assert.Equal(At("198.51.100.20", 35943), peer);
+        Assert.Equal(token, parsed);
+        Assert.Equal(At(address, port), relay);
+        Assert.Equal([At("10.0.0.5", 41234)], candidates.AsSpan().ToArray());
+
+        // Without an address the token is for the server that sent the line.
+        length = PeerLine.Format(At("198.51.100.20", 35943), token, [], line);
+        Assert.True(PeerLine.TryParse(line.AsSpan(0, length), out _, out parsed, out relay, ref candidates));
+        Assert.Equal(token, parsed);
+        Assert.Equal(0, relay.Port);
+    }
+
+    [Theory]
+    [InlineData("@1.2.3.4:0")]
+    [InlineData("@1.2.3.4:05")]
+    [InlineData("@1.2.3.4")]
+    [InlineData("@[1.2.3.4]:5")]
+    [InlineData("@2001:db8::7:5")]
+    [InlineData("@[2001:DB8::7]:5")]
+    [InlineData("@[2001:db8::7]")]
+    [InlineData("@")]
+    [InlineData("@1.2.3.4:5@1.2.3.4:5")]
+    public void Relay_addresses_outside_their_one_spelling_are_refused(string suffix)
+    {
+        var candidates = new CandidateList();
+        string text = $"PEER 1.2.3.4 5 {RelayToken.CreateRandom()}{suffix}\n";
+        Assert.False(PeerLine.TryParse(System.Text.Encoding.ASCII.GetBytes(text), out _, out _, out _, ref candidates), text);
     }
 
     [Theory]

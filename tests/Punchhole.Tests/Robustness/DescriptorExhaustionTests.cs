@@ -213,8 +213,18 @@ public class DescriptorExhaustionTests(ITestOutputHelper output)
             var clock = System.Diagnostics.Stopwatch.StartNew();
             while (clock.Elapsed < TimeSpan.FromSeconds(6))
             {
-                clients.AddRange(await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
-                    RendezvousClient.ConnectAsync(endPoint, Pairing.Source(100, 20, clients.Count + i)))));
+                try
+                {
+                    clients.AddRange(await Task.WhenAll(Enumerable.Range(0, 40).Select(i =>
+                        RendezvousClient.ConnectAsync(endPoint, Pairing.Source(100, 20, clients.Count + i)))));
+                }
+                catch (System.Net.Sockets.SocketException e)
+                {
+                    int? exit = await server.WaitForExitAsync(TimeSpan.FromSeconds(1));
+                    throw new Xunit.Sdk.XunitException($"connect failed after {clock.Elapsed.TotalSeconds:0.0} s with {clients.Count} clients: "
+                        + $"{e.SocketErrorCode}; the server {(exit is { } code ? $"exited with {code}" : "is running")}; it wrote:\n"
+                        + string.Join('\n', server.Lines.TakeLast(20)));
+                }
                 await Task.Delay(100);
             }
         }
@@ -229,6 +239,68 @@ public class DescriptorExhaustionTests(ITestOutputHelper output)
         output.WriteLine($"{clients.Count} clients, accept_pauses={stats["accept_pauses"]}, pause lines logged: {pauseLines.Length}");
         Assert.True(stats["accept_pauses"] >= 5, $"only {stats["accept_pauses"]} pauses: the churn did not happen");
         Assert.True(pauseLines.Length <= 1, "log flood:\n" + string.Join('\n', pauseLines));
+        await Pairing.PairAsync(endPoint);
+    }
+
+    [Fact(Timeout = 120_000)]
+    public async Task Once_out_of_descriptors_the_server_always_leaves_some_free_for_the_rest_of_the_process()
+    {
+        // A process with no descriptor left cannot start a thread or load code (the JIT runtime
+        // opens files for both, and dies when it cannot): accept must not take the last ones.
+        const int Files = 300, Clients = 320;
+        OpenFileLimit.RaiseToHardLimit();
+        using var server = ServerProcess.Start(Scale.ServerExecutable, "--port", "0", "--bind", "127.0.0.1",
+            "--defer-accept", "0", "--key-timeout", "120", "--stats-interval", "0");
+        var endPoint = await server.WaitUntilListeningAsync();
+        server.SetFileLimit(Files);
+        var clients = new List<RendezvousClient>();
+        try
+        {
+            // More clients than descriptors: the first ones are accepted (the queue is first in, first
+            // out), the rest wait in the kernel's queue.
+            for (int i = 0; i < Clients; i++)
+            {
+                clients.Add(await RendezvousClient.ConnectAsync(endPoint, Pairing.Source(100, 20, i)));
+            }
+            Dictionary<string, long> stats = [];
+            long accepted = 0;
+            Assert.True(await Pairing.EventuallyAsync(async () =>
+            {
+                stats = await server.StatsAsync();
+                bool settled = stats["accept_pauses"] > 0 && stats["accepted"] == accepted;
+                accepted = stats["accepted"];
+                return settled;
+            }, TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(300)), string.Join(' ', stats));
+            long queued = Clients - accepted;
+            Assert.InRange(queued, 1, Clients - 50);
+
+            // Ten more go than are queued: accepting all of the queue would leave just ten free.
+            int closing = (int)queued + 10;
+            foreach (var client in clients.Take(closing))
+            {
+                client.Dispose();
+            }
+            Assert.True(await Pairing.EventuallyAsync(async () => (stats = await server.StatsAsync())["bad_keys"] == closing,
+                TimeSpan.FromSeconds(30)), string.Join(' ', stats));
+            await Task.Delay(2_500);
+            // The most seen free over a second: while paused the server counts what is free by
+            // opening (and closing at once) a few probes, which a single look may catch.
+            int free = 0;
+            for (int look = 0; look < 10; look++)
+            {
+                free = Math.Max(free, Files - ProcessStats.OpenDescriptors(server.Id));
+                await Task.Delay(100);
+            }
+            output.WriteLine($"{accepted} accepted of {Clients}, {queued} queued, {closing} closed: {free} descriptors free "
+                + $"(headroom {Punchhole.Server.AcceptLoop.Headroom}); {string.Join(' ', await server.StatsAsync())}");
+            Assert.True(free >= Punchhole.Server.AcceptLoop.Headroom, $"only {free} descriptors left free");
+            Assert.Null(await server.WaitForExitAsync(TimeSpan.Zero));
+        }
+        finally
+        {
+            clients.ForEach(c => c.Dispose());
+        }
+        Assert.True(await Pairing.EventuallyAsync(async () => (await server.StatsAsync())["active"] == 0, TimeSpan.FromSeconds(30)));
         await Pairing.PairAsync(endPoint);
     }
 

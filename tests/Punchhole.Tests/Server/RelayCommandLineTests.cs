@@ -45,4 +45,31 @@ public class RelayCommandLineTests
         Assert.Equal(CommandLineAction.Error, parsed.Action);
         Assert.Contains(option, parsed.Error, StringComparison.Ordinal);
     }
+
+    [Theory]
+    [InlineData("198.51.100.7:3478", "198.51.100.7", 3478)]
+    [InlineData("[2001:db8::7]:3479", "2001:db8::7", 3479)]
+    public void The_relay_address_is_read(string text, string address, int port)
+    {
+        var parsed = ServerCommandLine.Parse(["--relay", "--relay-address", text]);
+        Assert.Equal(CommandLineAction.Run, parsed.Action);
+        Assert.Equal(new System.Net.IPEndPoint(System.Net.IPAddress.Parse(address), port), parsed.Options!.Relay.PublicAddress);
+        Assert.Null(ServerCommandLine.Parse(["--relay"]).Options!.Relay.PublicAddress);
+    }
+
+    [Theory]
+    [InlineData("3478")]
+    [InlineData("198.51.100.7:0")]
+    [InlineData("0.0.0.0:3478")]
+    [InlineData("[::]:3478")]
+    [InlineData("2001:db8::7:3478")]
+    [InlineData("relay.example.net:3478")]
+    public void A_relay_address_clients_cannot_reach_is_refused(string text)
+    {
+        var parsed = ServerCommandLine.Parse(["--relay", "--relay-address", text]);
+        Assert.Equal(CommandLineAction.Error, parsed.Action);
+        Assert.StartsWith("--relay-address: ", parsed.Error, StringComparison.Ordinal);
+        Assert.Equal("--relay-address says where the relay is, which is off: add --relay",
+            ServerCommandLine.Parse(["--relay-address", "198.51.100.7:3478"]).Error);
+    }
 }

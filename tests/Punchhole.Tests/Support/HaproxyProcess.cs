@@ -43,7 +43,13 @@ internal sealed class HaproxyProcess : IDisposable
     /// with <paramref name="checkEvery"/>, health checks at that interval (they send the header too).
     /// Returns once it accepts connections.
     /// </summary>
-    public static async Task<HaproxyProcess> StartAsync(IReadOnlyList<IPEndPoint> backends, ProxyVersion version, TimeSpan? checkEvery = null)
+    /// <remarks>
+    /// With <paramref name="direct"/>, one more frontend per backend, in order, that sends every
+    /// connection to that backend alone (each instance's own address on the balancer, e.g. for its
+    /// relay). With <paramref name="inside"/>, HAProxy runs in that network namespace (the addresses are its own).
+    /// </remarks>
+    public static async Task<HaproxyProcess> StartAsync(IReadOnlyList<IPEndPoint> backends, ProxyVersion version, TimeSpan? checkEvery = null,
+        IReadOnlyList<IPEndPoint>? direct = null, LoopbackNamespace? inside = null)
     {
         Assert.True(File.Exists(Executable), $"{Executable} is missing: apt-get install -y haproxy");
         var frontend = new IPEndPoint(IPAddress.Loopback, LocalPorts.Free());
@@ -52,10 +58,13 @@ internal sealed class HaproxyProcess : IDisposable
         var ready = new IPEndPoint(IPAddress.Loopback, LocalPorts.Free());
         string folder = Directory.CreateTempSubdirectory("punchhole-haproxy-").FullName;
         string config = Path.Combine(folder, "haproxy.cfg");
-        await File.WriteAllTextAsync(config, Config(backends, version, checkEvery, frontend, ready));
-        var process = ChildProcess.Start(Executable, "-f", config, "-db");
+        await File.WriteAllTextAsync(config, Config(backends, version, checkEvery, frontend, ready) + DirectConfig(backends, version, direct));
+        var process = inside is null
+            ? ChildProcess.Start(Executable, "-f", config, "-db")
+            : ChildProcess.Start("ip", inside.Wrap(Executable, "-f", config, "-db"));
         var haproxy = new HaproxyProcess(process, folder, frontend);
-        if (!await LocalPorts.AcceptsAsync(ready, TimeSpan.FromSeconds(15)))
+        var wait = TimeSpan.FromSeconds(15);
+        if (!await (inside is null ? LocalPorts.AcceptsAsync(ready, wait) : inside.AcceptsAsync(ready, wait)))
         {
             haproxy.Dispose();
             throw new InvalidOperationException($"haproxy did not start; it wrote:\n{string.Join('\n', process.Lines)}");
@@ -92,6 +101,30 @@ internal sealed class HaproxyProcess : IDisposable
         for (int i = 0; i < backends.Count; i++)
         {
             text.Append(CultureInfo.InvariantCulture, $"    server s{i + 1} {backends[i]} {send}{check}\n");
+        }
+        return text.ToString();
+    }
+
+    /// <summary>A frontend and a backend of its own for each backend named in <paramref name="direct"/>.</summary>
+    private static string DirectConfig(IReadOnlyList<IPEndPoint> backends, ProxyVersion version, IReadOnlyList<IPEndPoint>? direct)
+    {
+        if (direct is null)
+        {
+            return "";
+        }
+        Assert.Equal(backends.Count, direct.Count);
+        string send = version == ProxyVersion.V2 ? "send-proxy-v2" : "send-proxy";
+        var text = new StringBuilder();
+        for (int i = 0; i < backends.Count; i++)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"""
+                frontend direct{i + 1}
+                    bind {direct[i]}
+                    default_backend only{i + 1}
+                backend only{i + 1}
+                    server s{i + 1} {backends[i]} {send}
+
+                """);
         }
         return text.ToString();
     }

@@ -14,11 +14,15 @@ internal static class LocalPorts
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
-    /// <summary>Waits until something accepts connections at <paramref name="endPoint"/>; false if nothing does within <paramref name="wait"/>.</summary>
-    public static Task<bool> AcceptsAsync(IPEndPoint endPoint, TimeSpan wait) =>
+    /// <summary>
+    /// Waits until something accepts connections at <paramref name="endPoint"/>; false if nothing does
+    /// within <paramref name="wait"/>. <paramref name="createSocket"/> makes the probing socket (one in
+    /// another network namespace, say); a plain one of the endpoint's family by default.
+    /// </summary>
+    public static Task<bool> AcceptsAsync(IPEndPoint endPoint, TimeSpan wait, Func<Socket>? createSocket = null) =>
         Pairing.EventuallyAsync(async () =>
         {
-            using var socket = new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            using var socket = createSocket?.Invoke() ?? new Socket(endPoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             try
             {
                 using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(1));

@@ -52,6 +52,15 @@ internal sealed partial class LoopbackNamespace : IDisposable
     /// <summary>An IPv4 TCP socket in the namespace.</summary>
     public Socket CreateTcpSocket() => NetNs.CreateTcpSocket(Name, AddressFamily.InterNetwork);
 
+    /// <summary>
+    /// <paramref name="executable"/> and <paramref name="args"/> as a command line that runs inside
+    /// the namespace: <c>ip netns exec</c> execs the program, so the process started is the program's own.
+    /// </summary>
+    public string[] Wrap(string executable, params string[] args) => ["netns", "exec", Name, executable, .. args];
+
+    /// <summary>Waits until something in the namespace accepts connections at <paramref name="endPoint"/>.</summary>
+    public Task<bool> AcceptsAsync(System.Net.IPEndPoint endPoint, TimeSpan wait) => LocalPorts.AcceptsAsync(endPoint, wait, CreateTcpSocket);
+
     /// <summary>Runs iptables in the namespace, e.g. ("-A", "INPUT", ...).</summary>
     public void Iptables(params string[] args) => Command.Run("ip", ["netns", "exec", Name, "iptables", .. args]);
 

@@ -4,18 +4,21 @@ using System.Net;
 namespace Punchhole.Tests.Support;
 
 /// <summary>
-/// A real redis-server on a free loopback port, without persistence, for the tests of tstun --redis.
+/// A real redis-server on a free loopback port (of this machine, or of a test's network namespace),
+/// without persistence, for the tests of tstun --redis.
 /// It can be stopped and started again on the same port (empty, as a restarted Redis without
 /// persistence is).
 /// </summary>
 internal sealed class RedisServer : IDisposable
 {
     private readonly string _executable;
+    private readonly LoopbackNamespace? _inside;
     private ChildProcess? _process;
 
-    private RedisServer(string executable, int port)
+    private RedisServer(string executable, int port, LoopbackNamespace? inside)
     {
         _executable = executable;
+        _inside = inside;
         Port = port;
     }
 
@@ -25,10 +28,10 @@ internal sealed class RedisServer : IDisposable
     public string Configuration => $"127.0.0.1:{Port}";
 
     /// <summary>Starts redis-server (skips, or fails under CI, when it is not installed).</summary>
-    public static async Task<RedisServer> StartAsync()
+    public static async Task<RedisServer> StartAsync(LoopbackNamespace? inside = null)
     {
         string executable = RepositoryPaths.RequireCommand("redis-server", "redis-server");
-        var redis = new RedisServer(executable, LocalPorts.Free());
+        var redis = new RedisServer(executable, LocalPorts.Free(), inside);
         await redis.StartAgainAsync();
         return redis;
     }
@@ -36,14 +39,17 @@ internal sealed class RedisServer : IDisposable
     /// <summary>Starts it (again) on its port; returns once it accepts connections.</summary>
     public async Task StartAgainAsync()
     {
-        var info = new ProcessStartInfo(_executable);
-        foreach (string arg in new[] { "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning", "--logfile", "" })
+        string[] args = ["--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--protected-mode", "no", "--loglevel", "warning", "--logfile", ""];
+        var info = _inside is null ? new ProcessStartInfo(_executable) : new ProcessStartInfo("ip");
+        foreach (string arg in _inside is null ? args : _inside.Wrap(_executable, args))
         {
             info.ArgumentList.Add(arg);
         }
         _process = ChildProcess.Start(info);
-        Assert.True(await LocalPorts.AcceptsAsync(new IPEndPoint(IPAddress.Loopback, Port), TimeSpan.FromSeconds(10)),
+        var endPoint = new IPEndPoint(IPAddress.Loopback, Port);
+        var wait = TimeSpan.FromSeconds(10);
+        Assert.True(await (_inside is null ? LocalPorts.AcceptsAsync(endPoint, wait) : _inside.AcceptsAsync(endPoint, wait)),
             $"redis-server does not accept connections on port {Port}");
     }
 

@@ -7,7 +7,11 @@ using Punchhole.Protocol.V2;
 namespace Punchhole.Tests.Support;
 
 /// <summary>What a T-STUN/2 server's final line said: a <c>PEER</c> line, parsed.</summary>
-internal sealed record PeerAnswer(PeerAddress Peer, RelayToken Token, PeerAddress[] Candidates, string Line);
+internal sealed record PeerAnswer(PeerAddress Peer, RelayToken Token, PeerAddress[] Candidates, string Line)
+{
+    /// <summary>Where the token is to be presented when the line names a relay (<c>TOKEN@ADDR:PORT</c>); port 0 otherwise.</summary>
+    public PeerAddress RelayAt { get; init; }
+}
 
 /// <summary>
 /// A raw T-STUN/2 client for tests, speaking the wire through the protocol library: the v2 key,
@@ -76,8 +80,8 @@ internal sealed class Version2Client : IDisposable
     public static PeerAnswer? ParsePeer(string text)
     {
         var candidates = new CandidateList();
-        return PeerLine.TryParse(Encoding.ASCII.GetBytes(text), out var peer, out var token, ref candidates)
-            ? new PeerAnswer(peer, token, candidates.AsSpan().ToArray(), text)
+        return PeerLine.TryParse(Encoding.ASCII.GetBytes(text), out var peer, out var token, out var relayAt, ref candidates)
+            ? new PeerAnswer(peer, token, candidates.AsSpan().ToArray(), text) { RelayAt = relayAt }
             : null;
     }
 
