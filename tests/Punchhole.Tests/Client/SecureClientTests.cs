@@ -44,8 +44,16 @@ public class SecureClientTests
         using var server = new ServerHost();
         using var receiver = ClientProgram.Start([.. ClientProgram.Server(server.EndPoint().Port), "-r", Code]);
         using var sender = ClientProgram.Start([.. ClientProgram.Server(server.EndPoint().Port), "-s", Code]);
-        var feeding = sender.Input.WriteAsync(StreamCheck.RandomBytes(2 * 1024 * 1024)).AsTask();
-        // Some of it has arrived; stdin stays open, so the sender is mid-transfer.
+        // Stdin never ends: the sender stays mid-transfer until it is killed, and only the kill
+        // (a broken pipe) stops the feeding, however much the sender had read ahead.
+        var chunk = StreamCheck.RandomBytes(256 * 1024);
+        var feeding = Task.Run(async () =>
+        {
+            while (true)
+            {
+                await sender.Input.WriteAsync(chunk);
+            }
+        });
         byte[] buffer = new byte[64 * 1024];
         long received = 0;
         using (var timeout = new CancellationTokenSource(Wait))

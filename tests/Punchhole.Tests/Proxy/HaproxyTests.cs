@@ -74,4 +74,48 @@ public class HaproxyTests
             Assert.DoesNotContain(server.Lines, l => l.Contains("127.0.0.1 ", StringComparison.Ordinal) && l.Contains("paired", StringComparison.Ordinal));
         }
     }
+    /// <summary>
+    /// The same HAProxy in front of two instances that share their waiting table through a real
+    /// redis-server: here the two clients of a pair are sent to different instances on purpose
+    /// (round robin, one after the other), meet across instances, and each is still told the other's
+    /// real address, carried by the PROXY header from one instance to the other through Redis.
+    /// </summary>
+    [Theory(Timeout = 120_000)]
+    [InlineData(ProxyVersion.V2)]
+    [InlineData(ProxyVersion.V1)]
+    public async Task Clients_behind_haproxy_meet_across_instances_through_redis_and_get_real_addresses(ProxyVersion version)
+    {
+        using var redis = await RedisServer.StartAsync();
+        string[] options = ["--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0", "--proxy-protocol", "--trusted-proxy", "127.0.0.1/32",
+            "--redis", redis.Configuration];
+        using var one = ServerProcess.Start(Scale.ServerExecutable, options);
+        using var two = ServerProcess.Start(Scale.ServerExecutable, options);
+        IPEndPoint[] backends = [await one.WaitUntilListeningAsync(), await two.WaitUntilListeningAsync()];
+        using var haproxy = await HaproxyProcess.StartAsync(backends, version, checkEvery: TimeSpan.FromMilliseconds(300));
+
+        const int Rounds = 5;
+        for (int round = 0; round < Rounds; round++)
+        {
+            var key = RendezvousClient.NewKey();
+            using var a = await RendezvousClient.ConnectAsync(haproxy.Frontend, s_second);
+            await a.SendKeyAsync(key);
+            // A waits on one instance before B arrives, so B's claim finds A's registration in Redis.
+            Assert.True(await Pairing.EventuallyAsync(async () => (await one.StatsAsync())["waiting"] + (await two.StatsAsync())["waiting"] == 1,
+                TimeSpan.FromSeconds(15), TimeSpan.FromMilliseconds(20)), $"round {round}: the first client was not seen waiting");
+            using var b = await RendezvousClient.ConnectAsync(haproxy.Frontend, s_third);
+            await b.SendKeyAsync(key);
+            Assert.Equal(Pairing.Observed(b), await a.ReadToEndAsync());
+            Assert.Equal(Pairing.Observed(a), await b.ReadToEndAsync());
+        }
+
+        // HAProxy's round robin sent the two clients of every pair to different instances.
+        long cross = (await one.StatsAsync())["cross_paired"] + (await two.StatsAsync())["cross_paired"];
+        Assert.Equal(2 * Rounds, cross);
+        foreach (var server in new[] { one, two })
+        {
+            var stats = await server.StatsAsync();
+            Assert.Equal(0, stats["proxy_rejected"] + stats["redis_errors"]);
+            Assert.DoesNotContain(server.Lines, l => l.Contains("127.0.0.1 ", StringComparison.Ordinal) && l.Contains("paired", StringComparison.Ordinal));
+        }
+    }
 }
