@@ -8,11 +8,9 @@ namespace Punchhole.Tests.Support;
 /// </summary>
 internal sealed class IsolatedLoopback : IDisposable
 {
-    private static int s_serial;
-
     public IsolatedLoopback(params (string Key, string Value)[] sysctls)
     {
-        Name = $"phlo-{Environment.ProcessId}-{Interlocked.Increment(ref s_serial)}";
+        Name = LoopbackNamespace.NewName();
         Command.Run("ip", ["netns", "add", Name]);
         try
         {

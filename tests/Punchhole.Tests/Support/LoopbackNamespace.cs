@@ -18,6 +18,12 @@ internal sealed partial class LoopbackNamespace : IDisposable
 
     public string Name { get; }
 
+    /// <summary>
+    /// A name no other namespace of this test process has: one counter for every kind of namespace
+    /// the tests make, since two counters with one prefix collide when tests run in parallel.
+    /// </summary>
+    internal static string NewName() => $"phlo-{Environment.ProcessId}-{Interlocked.Increment(ref s_next)}";
+
     /// <summary>Makes the namespace; skips the test (or fails it under CI) without root or the tools.</summary>
     public static LoopbackNamespace Create()
     {
@@ -32,7 +38,7 @@ internal sealed partial class LoopbackNamespace : IDisposable
             }
         }
         RemoveStale();
-        var ns = new LoopbackNamespace($"phlo-{Environment.ProcessId}-{Interlocked.Increment(ref s_next)}");
+        var ns = new LoopbackNamespace(NewName());
         Command.Run("ip", ["netns", "add", ns.Name]);
         try
         {
