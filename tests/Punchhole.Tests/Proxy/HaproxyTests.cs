@@ -22,11 +22,8 @@ public class HaproxyTests
     [InlineData(ProxyVersion.V1)]
     public async Task Clients_behind_haproxy_are_told_each_others_real_address(ProxyVersion version)
     {
-        string[] options = ["--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0", "--proxy-protocol", "--trusted-proxy", "127.0.0.1/32"];
-        using var one = ServerProcess.Start(Scale.ServerExecutable, options);
-        using var two = ServerProcess.Start(Scale.ServerExecutable, options);
-        IPEndPoint[] backends = [await one.WaitUntilListeningAsync(), await two.WaitUntilListeningAsync()];
-        using var haproxy = await HaproxyProcess.StartAsync(backends, version, checkEvery: TimeSpan.FromMilliseconds(300));
+        using var instances = await InstancesBehindHaproxy.StartAsync(version);
+        var (one, two, haproxy) = (instances.One, instances.Two, instances.Haproxy);
 
         // Clients of the pairs so far: each new connection is counted (waiting, or paired) before the next is made.
         int expected = 0;
@@ -74,6 +71,7 @@ public class HaproxyTests
             Assert.DoesNotContain(server.Lines, l => l.Contains("127.0.0.1 ", StringComparison.Ordinal) && l.Contains("paired", StringComparison.Ordinal));
         }
     }
+
     /// <summary>
     /// The same HAProxy in front of two instances that share their waiting table through a real
     /// redis-server: here the two clients of a pair are sent to different instances on purpose
@@ -86,12 +84,8 @@ public class HaproxyTests
     public async Task Clients_behind_haproxy_meet_across_instances_through_redis_and_get_real_addresses(ProxyVersion version)
     {
         using var redis = await RedisServer.StartAsync();
-        string[] options = ["--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0", "--proxy-protocol", "--trusted-proxy", "127.0.0.1/32",
-            "--redis", redis.Configuration];
-        using var one = ServerProcess.Start(Scale.ServerExecutable, options);
-        using var two = ServerProcess.Start(Scale.ServerExecutable, options);
-        IPEndPoint[] backends = [await one.WaitUntilListeningAsync(), await two.WaitUntilListeningAsync()];
-        using var haproxy = await HaproxyProcess.StartAsync(backends, version, checkEvery: TimeSpan.FromMilliseconds(300));
+        using var instances = await InstancesBehindHaproxy.StartAsync(version, "--redis", redis.Configuration);
+        var (one, two, haproxy) = (instances.One, instances.Two, instances.Haproxy);
 
         const int Rounds = 5;
         for (int round = 0; round < Rounds; round++)
@@ -116,6 +110,42 @@ public class HaproxyTests
             var stats = await server.StatsAsync();
             Assert.Equal(0, stats["proxy_rejected"] + stats["redis_errors"]);
             Assert.DoesNotContain(server.Lines, l => l.Contains("127.0.0.1 ", StringComparison.Ordinal) && l.Contains("paired", StringComparison.Ordinal));
+        }
+    }
+
+    /// <summary>Two tstun instances that trust PROXY headers from 127.0.0.1, and a HAProxy in front of both.</summary>
+    private sealed class InstancesBehindHaproxy : IDisposable
+    {
+        public required ServerProcess One { get; init; }
+        public required ServerProcess Two { get; init; }
+        public HaproxyProcess Haproxy { get; private set; } = null!;
+
+        public static async Task<InstancesBehindHaproxy> StartAsync(ProxyVersion version, params string[] extra)
+        {
+            string[] options = ["--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0", "--proxy-protocol", "--trusted-proxy", "127.0.0.1/32", .. extra];
+            var instances = new InstancesBehindHaproxy
+            {
+                One = ServerProcess.Start(Scale.ServerExecutable, options),
+                Two = ServerProcess.Start(Scale.ServerExecutable, options),
+            };
+            try
+            {
+                IPEndPoint[] backends = [await instances.One.WaitUntilListeningAsync(), await instances.Two.WaitUntilListeningAsync()];
+                instances.Haproxy = await HaproxyProcess.StartAsync(backends, version, checkEvery: TimeSpan.FromMilliseconds(300));
+                return instances;
+            }
+            catch
+            {
+                instances.Dispose();
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            Haproxy?.Dispose();
+            One.Dispose();
+            Two.Dispose();
         }
     }
 }
