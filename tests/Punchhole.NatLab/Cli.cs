@@ -11,6 +11,7 @@ internal static class Cli
                natlab up VARIANT [--tstun PATH]
                natlab clean
                natlab rules VARIANT
+               natlab delay --dev NAME --ms DELAY [--queue PACKETS] [--seconds LIFETIME]   (inside a lab namespace)
         variants: drop, v6, rst, rst-v6, random-port, public-peer, mixed, mixed-v6, same-nat-drop, same-nat-rst,
                   same-nat-v6, carrier-nat (trials);
                   drop, rst, random-port, public-peer, mixed, same-nat-drop, same-nat-rst, carrier-nat (up)
@@ -32,6 +33,10 @@ internal static class Cli
                     ? Lab.SharedNatRulesText(variant)
                     : $"# router iptables-restore input ({variant.Name()})\n{Lab.Ipv4Rules(variant)}# router ip6tables-restore input ({variant.Name()})\n{Lab.Ipv6Rules(variant)}");
                 return 0;
+            }
+            if (args[0] == "delay")
+            {
+                return PacketDelay.Run(args[1..]);
             }
             if (Environment.UserName != "root")
             {
