@@ -5,6 +5,7 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text.RegularExpressions;
 using Punchhole.NatLab;
+using Xunit.Abstractions;
 
 namespace Punchhole.Tests.NatLab;
 
@@ -17,7 +18,7 @@ public sealed class DelayLineLab() : LabFixture(LabVariant.Reset);
 /// router-b, so its time is one round trip across both NATs and both ISPs.
 /// </summary>
 [Collection(NatLabCollection.Name)]
-public partial class DelayLineTests(DelayLineLab fixture) : IClassFixture<DelayLineLab>
+public partial class DelayLineTests(DelayLineLab fixture, ITestOutputHelper output) : IClassFixture<DelayLineLab>
 {
     private const int IpProtocolTcp = 6;
     private const int TcpInfo = 11;
@@ -54,6 +55,7 @@ public partial class DelayLineTests(DelayLineLab fixture) : IClassFixture<DelayL
         double twice = 2 * s_delay.TotalMilliseconds;
         string why = $"with {s_delay.TotalMilliseconds} ms each way at isp-a: client-a to tstun as the kernel measured: {Show(kernel)}; "
             + $"client-a to router-b, refused, as this process measured: {Show(refused)}\n{program.Describe()}";
+        output.WriteLine($"{family}: before {Show(before)}; {why}");
         Assert.True(kernel.Min() >= twice && refused.Min() >= twice, why);
         Assert.True(Median(kernel) < twice + KernelSlackMs && Median(refused) < twice + SlackMs, why);
         // Removing the line closes the program's stdin, on which it stops by itself.
@@ -61,6 +63,7 @@ public partial class DelayLineTests(DelayLineLab fixture) : IClassFixture<DelayL
         Assert.Empty(lab.DelayLines);
 
         var after = await KernelRoundTripsAsync(lab, family);
+        output.WriteLine($"{family}: after {Show(after)}");
         Assert.True(Median(after) < 2, $"after the delay line was removed: {Show(after)}");
     }
 
@@ -105,6 +108,7 @@ public partial class DelayLineTests(DelayLineLab fixture) : IClassFixture<DelayL
             received.Add((BinaryPrimitives.ReadInt32BigEndian(buffer), Stopwatch.GetElapsedTime(sentAt).TotalMilliseconds));
         }
 
+        output.WriteLine($"{family}: {line.Process.Describe()}");
         string seen = string.Join(' ', received.Select(r => string.Create(CultureInfo.InvariantCulture, $"#{r.Number}:{r.Ms:0.0}ms")));
         Assert.True(received.Count >= QueueLimit, $"{received.Count} of {Sent} arrived: {seen}\n{line.Process.Describe()}");
         Assert.True(received.Select(r => r.Number).SequenceEqual(received.Select(r => r.Number).Order()), $"out of order: {seen}");
