@@ -7,10 +7,12 @@ internal static class Cli
 {
     private const string Usage =
         """
-        usage: natlab trials [N] [--variant NAME]... [--markdown FILE] [--verbose] [--tstun PATH] [--punchhole PATH]
-               natlab up VARIANT [--tstun PATH]
+        usage: natlab trials [N] [--variant NAME]... [--markdown FILE] [--verbose] [--tstun PATH] [--punchhole PATH] [--delay MS]
+               natlab up VARIANT [--tstun PATH] [--delay MS]
                natlab clean
                natlab rules VARIANT
+               natlab delay --dev NAME --ms DELAY [--queue PACKETS] [--seconds LIFETIME]   (run by the lab in an ISP namespace; stops when its stdin closes)
+        --delay MS: a delay line at isp-a, MS milliseconds each way between site A and the rest of the lab
         variants: drop, v6, rst, rst-v6, random-port, public-peer, mixed, mixed-v6, same-nat-drop, same-nat-rst,
                   same-nat-v6, carrier-nat (trials);
                   drop, rst, random-port, public-peer, mixed, same-nat-drop, same-nat-rst, carrier-nat (up)
@@ -32,6 +34,10 @@ internal static class Cli
                     ? Lab.SharedNatRulesText(variant)
                     : $"# router iptables-restore input ({variant.Name()})\n{Lab.Ipv4Rules(variant)}# router ip6tables-restore input ({variant.Name()})\n{Lab.Ipv6Rules(variant)}");
                 return 0;
+            }
+            if (args[0] == "delay")
+            {
+                return PacketDelay.Run(args[1..]);
             }
             if (Environment.UserName != "root")
             {
@@ -94,6 +100,7 @@ internal static class Cli
             throw new ArgumentException("up needs one variant");
         }
         using var lab = Lab.Create(LabVariants.Parse(options.Positional[0]), options.TStun);
+        options.AddDelayLine(lab);
         Console.WriteLine($"lab {lab.Id} ({lab.Variant.Name()}); tstun on {Lab.ServerV4} and [{Lab.ServerV6}] port {Lab.TStunPort}");
         foreach (var host in lab.Hosts)
         {
@@ -121,6 +128,9 @@ internal sealed class Options
 
     public string Punchhole { get; private set; } = Path.Combine(Repository.Artifacts, "punchhole", "punchhole");
 
+    /// <summary>The one-way delay of a delay line at isp-a (--delay MS), if any.</summary>
+    public TimeSpan? Delay { get; private set; }
+
     public static Options Parse(string[] args)
     {
         var options = new Options();
@@ -144,6 +154,11 @@ internal sealed class Options
                 case "--punchhole":
                     options.Punchhole = Value();
                     break;
+                case "--delay":
+                    options.Delay = double.TryParse(Value(), NumberStyles.Float, CultureInfo.InvariantCulture, out double ms) && ms >= 0 && ms <= 10_000
+                        ? TimeSpan.FromMilliseconds(ms)
+                        : throw new ArgumentException($"--delay takes milliseconds from 0 to 10000, not '{args[i]}'");
+                    break;
                 case var a when a.StartsWith('-'):
                     throw new ArgumentException($"unknown option {a}");
                 default:
@@ -151,7 +166,21 @@ internal sealed class Options
                     break;
             }
         }
+        if (options.Delay is not null && options.Markdown is not null)
+        {
+            throw new ArgumentException("--markdown writes the reference table, which is measured without --delay");
+        }
         return options;
+    }
+
+    /// <summary>Puts the --delay line on <paramref name="lab"/>'s isp-a, when one was asked for.</summary>
+    public void AddDelayLine(Lab lab)
+    {
+        if (Delay is { } delay)
+        {
+            var line = lab.AddDelayLine(lab.IspA, delay);
+            Console.Error.WriteLine($"natlab: delay line: {line}");
+        }
     }
 
     public int Count(int fallback) =>

@@ -55,6 +55,7 @@ internal static class Trials
             var list = new List<TrialResult>();
             using (var lab = Lab.Create(row.Variant, options.TStun, row.TStunOptions))
             {
+                options.AddDelayLine(lab);
                 for (int i = 1; i <= trials; i++)
                 {
                     TrialResult result;
