@@ -28,6 +28,10 @@ public static partial class OpenFileLimit
         return (long)Math.Min(limit.Current, long.MaxValue);
     }
 
+    /// <summary>The soft limit in force now, or -1 if unknown (a limit can be changed from outside, by prlimit).</summary>
+    public static long Current() =>
+        OperatingSystem.IsLinux() && getrlimit(RLIMIT_NOFILE, out var limit) == 0 ? (long)Math.Min(limit.Current, long.MaxValue) : -1;
+
     /// <summary>How many descriptors the process has open now (0 if unknown).</summary>
     public static int CountOpen()
     {

@@ -99,6 +99,11 @@ int Fail(Exception? e)
     };
     try
     {
+        // For the project's own tests and debugging only: where it came from.
+        if (Environment.GetEnvironmentVariable("PUNCHHOLE_DEBUG_EXCEPTIONS") == "1")
+        {
+            stderr.WriteLine(Describe(e));
+        }
         stderr.WriteLine($"tstun: stopped by an unexpected error: {what.ReplaceLineEndings(" ")}");
     }
     catch (IOException)
@@ -106,4 +111,20 @@ int Fail(Exception? e)
         // Stderr is gone too: the exit code is all that is left.
     }
     return 1;
+}
+
+// The whole exception, or why it could not be had (a stack trace may need files the process has no descriptor for).
+static string Describe(Exception? e)
+{
+    try
+    {
+        var thread = Thread.CurrentThread;
+        return $"tstun: debug: on thread {thread.ManagedThreadId} '{thread.Name}' (pool: {thread.IsThreadPoolThread}): {e}";
+    }
+#pragma warning disable CA1031 // A debugging aid must not replace the error it reports.
+    catch (Exception inner)
+#pragma warning restore CA1031
+    {
+        return $"tstun: debug: {e?.GetType().FullName}: {e?.Message} (no stack trace: {inner.GetType().Name}: {inner.Message})";
+    }
 }

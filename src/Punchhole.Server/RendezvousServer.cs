@@ -131,7 +131,7 @@ internal sealed class RendezvousServer : IDisposable
                 throw new ServerStartException($"cannot listen for metrics on {metricsAt}: {e.Message}", e);
             }
         }
-        _acceptLoop = new AcceptLoop(listener, OnAccepted, OnAcceptPaused, () => Volatile.Read(ref Counters.Active));
+        _acceptLoop = new AcceptLoop(listener, Log, OnAccepted, OnRefused, OnAcceptPaused);
         int perSource = Options.EffectiveMaxWaitingPerSource;
         Log.Info($"listening on {Describe(listener)}; timeout {Options.WaitTimeout.TotalSeconds:0.###} s, "
             + $"key timeout {Options.KeyTimeout.TotalSeconds:0.###} s, max waiting {Options.MaxWaiting}, "
@@ -246,6 +246,14 @@ internal sealed class RendezvousServer : IDisposable
         session.Start(socket, address, Environment.TickCount64);
     }
 
+    // Accepted with too few descriptors left to keep it: closed at once, as past the connection cap.
+    private void OnRefused(Socket socket)
+    {
+        ServerCounters.Add(ref Counters.Accepted);
+        ServerCounters.Add(ref Counters.RejectedConnections);
+        socket.Dispose();
+    }
+
     /// <summary>Counts a session's address (named by its PROXY header) against --max-per-ip; false past the limit.</summary>
     internal bool TryAdmit(ClientSession session)
     {
@@ -276,7 +284,7 @@ internal sealed class RendezvousServer : IDisposable
         return true;
     }
 
-    private void OnAcceptPaused(SocketError error, TimeSpan pause)
+    private void OnAcceptPaused(string reason, TimeSpan pause)
     {
         long pauses = Interlocked.Increment(ref Counters.AcceptPauses);
         // At most one line a minute: under churn at the limit, every freed descriptor ends a run of
@@ -284,7 +292,7 @@ internal sealed class RendezvousServer : IDisposable
         long now = Environment.TickCount64, next = Volatile.Read(ref _nextPauseLog);
         if (now >= next && Interlocked.CompareExchange(ref _nextPauseLog, now + PauseLogInterval, next) == next)
         {
-            Log.Info($"accept failed ({error}): pausing accepts, retrying in {pause.TotalMilliseconds:0} ms and backing off; "
+            Log.Info($"{reason}: pausing accepts, retrying in {pause.TotalMilliseconds:0} ms and backing off; "
                 + $"{Volatile.Read(ref Counters.Active)} connections open, {pauses} pauses so far (logged at most once a minute)");
         }
     }

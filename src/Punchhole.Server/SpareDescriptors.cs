@@ -2,9 +2,9 @@ namespace Punchhole.Server;
 
 /// <summary>
 /// A few descriptors held back while the server accepts, and handed back to the process the moment
-/// accept runs out of them (EMFILE/ENFILE), so the rest of the process still finds some: closing a
-/// session's socket, logging, and the runtime itself (CoreCLR needs a descriptor to start a thread and
-/// aborts with "Out of memory." when it cannot). Accepting resumes only once they are all taken back.
+/// accept runs out of them (EMFILE/ENFILE) all the same, so the rest of the process still finds some:
+/// closing a session's socket, logging, and the runtime itself (CoreCLR needs descriptors to start a
+/// thread). Accepting resumes only once they are all taken back.
 /// Each spare is an empty epoll instance: it needs no file system, so it works in an empty root too.
 /// </summary>
 internal sealed class SpareDescriptors : IDisposable
@@ -16,17 +16,25 @@ internal sealed class SpareDescriptors : IDisposable
     public SpareDescriptors(int count)
     {
         _held = new int[count];
-        TryTakeAll();
+        TryTakeAll(long.MaxValue);
     }
 
-    /// <summary>Takes every spare back; false (holding none) when the process cannot spare them yet.</summary>
-    public bool TryTakeAll()
+    /// <summary>
+    /// Takes every spare back; false (holding none) when the process cannot spare them yet: no
+    /// descriptor left, or one numbered <paramref name="ceiling"/> or above (the numbers kept free).
+    /// </summary>
+    public bool TryTakeAll(long ceiling)
     {
         lock (_gate)
         {
             while (_count < _held.Length)
             {
                 int fd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
+                if (fd >= ceiling)
+                {
+                    Libc.close(fd);
+                    fd = -1;
+                }
                 if (fd < 0)
                 {
                     ReleaseAllLocked();
@@ -36,6 +44,20 @@ internal sealed class SpareDescriptors : IDisposable
             }
             return true;
         }
+    }
+
+    /// <summary>
+    /// The number the process's next descriptor would get (Linux gives the lowest one free), found
+    /// by opening one and closing it at once; -1 when none is free.
+    /// </summary>
+    public static int NextFree()
+    {
+        int fd = Libc.epoll_create1(Libc.EPOLL_CLOEXEC);
+        if (fd >= 0)
+        {
+            Libc.close(fd);
+        }
+        return fd;
     }
 
     /// <summary>Gives every spare back to the process.</summary>
