@@ -30,6 +30,12 @@ internal sealed class RecordReader : IDisposable
     /// <summary>True once the final record has been read.</summary>
     public bool Finished => _opener.Finished;
 
+    /// <summary>The cipher the next record is opened with.</summary>
+    public CipherSuite Suite => _opener.Suite;
+
+    /// <summary>Opens the records after the one last read with <paramref name="suite"/> under <paramref name="key"/>.</summary>
+    public void Switch(CipherSuite suite, ReadOnlySpan<byte> key) => _opener.Switch(suite, key);
+
     /// <summary>The next record. The final record, which may carry data, has <see cref="Record.Final"/> set.</summary>
     /// <exception cref="TransferEndedEarlyException">The connection ended, or was reset, before the final record.</exception>
     /// <exception cref="SecureChannelException">A record failed authentication.</exception>

@@ -3,16 +3,11 @@ using System.Runtime.InteropServices;
 namespace Punchhole.Secure.Sodium;
 
 /// <summary>
-/// libsodium's crypto_aead_chacha20poly1305_ietf (RFC 8439) under one key, sealing and opening in
-/// place with a detached 16-byte tag. The caller supplies the 96-bit nonce and must never use one
-/// twice under the key. The key lives in native memory and is wiped on dispose.
+/// libsodium's crypto_aead_chacha20poly1305_ietf (RFC 8439) under one key: fast and constant-time
+/// on any CPU, the record layer's default and fallback.
 /// </summary>
-internal sealed unsafe class ChaCha20Poly1305 : IDisposable
+internal sealed unsafe class ChaCha20Poly1305 : Aead
 {
-    public const int KeyLength = 32;
-    public const int NonceLength = 12;
-    public const int TagLength = 16;
-
     private byte* _key;
 
     public ChaCha20Poly1305(ReadOnlySpan<byte> key)
@@ -23,11 +18,11 @@ internal sealed unsafe class ChaCha20Poly1305 : IDisposable
         key[..KeyLength].CopyTo(new Span<byte>(_key, KeyLength));
     }
 
-    /// <summary>Encrypts <paramref name="message"/> in place and writes its tag, binding <paramref name="additional"/>.</summary>
-    public void Seal(ReadOnlySpan<byte> nonce, Span<byte> message, ReadOnlySpan<byte> additional, Span<byte> tag)
+    public override string Name => "ChaCha20-Poly1305";
+
+    public override void Seal(ReadOnlySpan<byte> nonce, Span<byte> message, ReadOnlySpan<byte> additional, Span<byte> tag)
     {
-        Guard.Length(nonce, NonceLength, nameof(nonce));
-        Guard.Length(tag, TagLength, nameof(tag));
+        CheckLengths(nonce, tag);
         ObjectDisposedException.ThrowIf(_key is null, this);
         fixed (byte* n = nonce)
         fixed (byte* m = message)
@@ -39,14 +34,9 @@ internal sealed unsafe class ChaCha20Poly1305 : IDisposable
         }
     }
 
-    /// <summary>
-    /// Checks the tag and, only if it is right, decrypts <paramref name="ciphertext"/> in place.
-    /// False (and the bytes untouched) when it fails authentication.
-    /// </summary>
-    public bool TryOpen(ReadOnlySpan<byte> nonce, Span<byte> ciphertext, ReadOnlySpan<byte> additional, ReadOnlySpan<byte> tag)
+    public override bool TryOpen(ReadOnlySpan<byte> nonce, Span<byte> ciphertext, ReadOnlySpan<byte> additional, ReadOnlySpan<byte> tag)
     {
-        Guard.Length(nonce, NonceLength, nameof(nonce));
-        Guard.Length(tag, TagLength, nameof(tag));
+        CheckLengths(nonce, tag);
         ObjectDisposedException.ThrowIf(_key is null, this);
         fixed (byte* n = nonce)
         fixed (byte* c = ciphertext)
@@ -60,7 +50,7 @@ internal sealed unsafe class ChaCha20Poly1305 : IDisposable
 
     ~ChaCha20Poly1305() => Free();
 
-    public void Dispose()
+    public override void Dispose()
     {
         Free();
         GC.SuppressFinalize(this);
