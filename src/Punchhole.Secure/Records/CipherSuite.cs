@@ -21,7 +21,11 @@ internal static class CipherPreference
     /// <summary>True when libsodium has AES-256-GCM on this CPU (AES-NI and PCLMULQDQ) and it is not disabled.</summary>
     public static bool OfferAesGcm => Environment.GetEnvironmentVariable(DisableVariable) != "1" && Aes256Gcm.IsAvailable;
 
-    /// <summary>The AEAD of <paramref name="suite"/> under <paramref name="key"/>.</summary>
-    public static Aead Create(CipherSuite suite, ReadOnlySpan<byte> key) =>
-        suite == CipherSuite.Aes256Gcm ? new Aes256Gcm(key) : new ChaCha20Poly1305(key);
+    /// <summary>The AEAD of <paramref name="suite"/> under <paramref name="key"/>, made before <paramref name="current"/> is disposed.</summary>
+    public static Aead Replace(Aead current, CipherSuite suite, ReadOnlySpan<byte> key)
+    {
+        Aead next = suite == CipherSuite.Aes256Gcm ? new Aes256Gcm(key) : new ChaCha20Poly1305(key);
+        current.Dispose();
+        return next;
+    }
 }

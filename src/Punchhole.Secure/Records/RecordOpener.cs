@@ -28,9 +28,7 @@ internal sealed class RecordOpener : IDisposable
     /// <summary>Opens the records after this call with <paramref name="suite"/> under <paramref name="key"/>; the record count goes on.</summary>
     public void Switch(CipherSuite suite, ReadOnlySpan<byte> key)
     {
-        var next = CipherPreference.Create(suite, key);
-        _aead.Dispose();
-        _aead = next;
+        _aead = CipherPreference.Replace(_aead, suite, key);
         Suite = suite;
     }
 

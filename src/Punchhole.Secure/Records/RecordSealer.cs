@@ -27,9 +27,7 @@ internal sealed class RecordSealer : IDisposable
     /// </summary>
     public void Switch(CipherSuite suite, ReadOnlySpan<byte> key)
     {
-        var next = CipherPreference.Create(suite, key);
-        _aead.Dispose();
-        _aead = next;
+        _aead = CipherPreference.Replace(_aead, suite, key);
         Suite = suite;
     }
 

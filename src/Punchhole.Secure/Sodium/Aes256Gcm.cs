@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Punchhole.Secure.Sodium;
 
 /// <summary>
@@ -11,7 +9,6 @@ internal sealed unsafe class Aes256Gcm : Aead
 {
     /// <summary>crypto_aead_aes256gcm_state: 512 bytes, 16-byte aligned.</summary>
     internal const int StateBytes = 512;
-    private const int StateAlignment = 16;
 
     private static readonly Lazy<bool> Available = new(() =>
     {
@@ -19,19 +16,18 @@ internal sealed unsafe class Aes256Gcm : Aead
         return Native.crypto_aead_aes256gcm_is_available() == 1;
     });
 
-    private byte* _state;
-
     public Aes256Gcm(ReadOnlySpan<byte> key)
+        : base(StateBytes)
     {
         Guard.Length(key, KeyLength, nameof(key));
         if (!IsAvailable)
         {
+            Dispose();
             throw new PlatformNotSupportedException("AES-256-GCM needs a CPU with AES-NI and PCLMULQDQ.");
         }
-        _state = (byte*)NativeMemory.AlignedAlloc(StateBytes, StateAlignment);
         fixed (byte* k = key)
         {
-            Native.crypto_aead_aes256gcm_beforenm(_state, k);
+            Native.crypto_aead_aes256gcm_beforenm(Secret, k);
         }
     }
 
@@ -40,50 +36,9 @@ internal sealed unsafe class Aes256Gcm : Aead
 
     public override string Name => "AES-256-GCM";
 
-    public override void Seal(ReadOnlySpan<byte> nonce, Span<byte> message, ReadOnlySpan<byte> additional, Span<byte> tag)
-    {
-        CheckLengths(nonce, tag);
-        ObjectDisposedException.ThrowIf(_state is null, this);
-        fixed (byte* n = nonce)
-        fixed (byte* m = message)
-        fixed (byte* a = additional)
-        fixed (byte* t = tag)
-        {
-            Native.crypto_aead_aes256gcm_encrypt_detached_afternm(
-                m, t, null, m, (ulong)message.Length, a, (ulong)additional.Length, null, n, _state);
-        }
-    }
+    protected override void SealInPlace(byte* message, ulong length, byte* additional, ulong additionalLength, byte* nonce, byte* tag) =>
+        Native.crypto_aead_aes256gcm_encrypt_detached_afternm(message, tag, null, message, length, additional, additionalLength, null, nonce, Secret);
 
-    /// <summary>As the base says, except that a failed record's bytes may be overwritten: they are unusable either way.</summary>
-    public override bool TryOpen(ReadOnlySpan<byte> nonce, Span<byte> ciphertext, ReadOnlySpan<byte> additional, ReadOnlySpan<byte> tag)
-    {
-        CheckLengths(nonce, tag);
-        ObjectDisposedException.ThrowIf(_state is null, this);
-        fixed (byte* n = nonce)
-        fixed (byte* c = ciphertext)
-        fixed (byte* a = additional)
-        fixed (byte* t = tag)
-        {
-            return Native.crypto_aead_aes256gcm_decrypt_detached_afternm(
-                c, null, c, (ulong)ciphertext.Length, t, a, (ulong)additional.Length, n, _state) == 0;
-        }
-    }
-
-    ~Aes256Gcm() => Free();
-
-    public override void Dispose()
-    {
-        Free();
-        GC.SuppressFinalize(this);
-    }
-
-    private void Free()
-    {
-        if (_state is not null)
-        {
-            Native.sodium_memzero(_state, StateBytes);
-            NativeMemory.AlignedFree(_state);
-            _state = null;
-        }
-    }
+    protected override bool OpenInPlace(byte* ciphertext, ulong length, byte* additional, ulong additionalLength, byte* nonce, byte* tag) =>
+        Native.crypto_aead_aes256gcm_decrypt_detached_afternm(ciphertext, null, ciphertext, length, tag, additional, additionalLength, nonce, Secret) == 0;
 }

@@ -1,5 +1,3 @@
-using System.Runtime.InteropServices;
-
 namespace Punchhole.Secure.Sodium;
 
 /// <summary>
@@ -8,61 +6,19 @@ namespace Punchhole.Secure.Sodium;
 /// </summary>
 internal sealed unsafe class ChaCha20Poly1305 : Aead
 {
-    private byte* _key;
-
     public ChaCha20Poly1305(ReadOnlySpan<byte> key)
+        : base(KeyLength)
     {
         Guard.Length(key, KeyLength, nameof(key));
-        Library.EnsureInitialized();
-        _key = (byte*)NativeMemory.Alloc(KeyLength);
-        key[..KeyLength].CopyTo(new Span<byte>(_key, KeyLength));
+        key[..KeyLength].CopyTo(new Span<byte>(Secret, KeyLength));
     }
 
     public override string Name => "ChaCha20-Poly1305";
 
-    public override void Seal(ReadOnlySpan<byte> nonce, Span<byte> message, ReadOnlySpan<byte> additional, Span<byte> tag)
-    {
-        CheckLengths(nonce, tag);
-        ObjectDisposedException.ThrowIf(_key is null, this);
-        fixed (byte* n = nonce)
-        fixed (byte* m = message)
-        fixed (byte* a = additional)
-        fixed (byte* t = tag)
-        {
-            Native.crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-                m, t, null, m, (ulong)message.Length, a, (ulong)additional.Length, null, n, _key);
-        }
-    }
+    protected override void SealInPlace(byte* message, ulong length, byte* additional, ulong additionalLength, byte* nonce, byte* tag) =>
+        Native.crypto_aead_chacha20poly1305_ietf_encrypt_detached(message, tag, null, message, length, additional, additionalLength, null, nonce, Secret);
 
-    public override bool TryOpen(ReadOnlySpan<byte> nonce, Span<byte> ciphertext, ReadOnlySpan<byte> additional, ReadOnlySpan<byte> tag)
-    {
-        CheckLengths(nonce, tag);
-        ObjectDisposedException.ThrowIf(_key is null, this);
-        fixed (byte* n = nonce)
-        fixed (byte* c = ciphertext)
-        fixed (byte* a = additional)
-        fixed (byte* t = tag)
-        {
-            return Native.crypto_aead_chacha20poly1305_ietf_decrypt_detached(
-                c, null, c, (ulong)ciphertext.Length, t, a, (ulong)additional.Length, n, _key) == 0;
-        }
-    }
-
-    ~ChaCha20Poly1305() => Free();
-
-    public override void Dispose()
-    {
-        Free();
-        GC.SuppressFinalize(this);
-    }
-
-    private void Free()
-    {
-        if (_key is not null)
-        {
-            Native.sodium_memzero(_key, KeyLength);
-            NativeMemory.Free(_key);
-            _key = null;
-        }
-    }
+    /// <remarks>The tag is checked before anything is decrypted: a failed record's bytes stay as they were.</remarks>
+    protected override bool OpenInPlace(byte* ciphertext, ulong length, byte* additional, ulong additionalLength, byte* nonce, byte* tag) =>
+        Native.crypto_aead_chacha20poly1305_ietf_decrypt_detached(ciphertext, null, ciphertext, length, tag, additional, additionalLength, nonce, Secret) == 0;
 }
