@@ -8,11 +8,11 @@ namespace Punchhole.Secure;
 /// <summary>
 /// A quick check that libsodium is linked in and works where the binary runs (an empty root
 /// included): a known SHA-512, a CPace exchange between two in-memory parties, and a sealed
-/// record opened again. Used by the client's hidden --self-test-crypto.
+/// record opened again, with each cipher this CPU has. Used by the client's hidden --self-test-crypto.
 /// </summary>
 internal static class CryptoSelfTest
 {
-    /// <summary>One line describing the result, e.g. "libsodium 1.0.18: sha512, cpace, chacha20poly1305 records ok".</summary>
+    /// <summary>One line describing the result, e.g. "libsodium 1.0.18: sha512, cpace, chacha20poly1305 records ok, aes256gcm".</summary>
     /// <exception cref="InvalidOperationException">A check failed.</exception>
     public static string Run()
     {
@@ -42,7 +42,23 @@ internal static class CryptoSelfTest
         bool opened = opener.TryOpen(ref buffer, out var plaintext, out bool final);
         Check(opened && final && plaintext.Span.SequenceEqual("punchhole"u8), "a sealed record");
 
-        return $"libsodium {Library.Version}: sha512, cpace, chacha20poly1305 records ok";
+        string aes = "aes256gcm not on this CPU";
+        if (Aes256Gcm.IsAvailable)
+        {
+            wire.Clear();
+            using (var sealer = new RecordSealer(keysA.SendKey))
+            {
+                sealer.Switch(CipherSuite.Aes256Gcm, keysA.SendKey);
+                sealer.Seal("punchhole"u8, final: true, wire);
+            }
+            using var aesOpener = new RecordOpener(keysB.ReceiveKey);
+            aesOpener.Switch(CipherSuite.Aes256Gcm, keysB.ReceiveKey);
+            buffer = new System.Buffers.ReadOnlySequence<byte>(wire.WrittenMemory);
+            opened = aesOpener.TryOpen(ref buffer, out plaintext, out final);
+            Check(opened && final && plaintext.Span.SequenceEqual("punchhole"u8), "a sealed AES-256-GCM record");
+            aes = "aes256gcm";
+        }
+        return $"libsodium {Library.Version}: sha512, cpace, chacha20poly1305 records ok, {aes}";
     }
 
     private static void Check(bool ok, string what)

@@ -5,6 +5,7 @@ using Punchhole.Secure;
 using Punchhole.Secure.Codes;
 using Punchhole.Secure.Handshake;
 using Punchhole.Secure.Mux;
+using Punchhole.Secure.Records;
 
 namespace Punchhole.Client.Secure;
 
@@ -58,11 +59,14 @@ internal sealed class SecureRelay(ClientOptions options, ClientLog log, Standard
             }
             finally
             {
+                log.Detail($"records sent with {Describe(session.SendSuite)}, received with {Describe(session.ReceiveSuite)}");
                 // The signal's handler says what happened and sets the exit status.
                 await Interruption.HoldIfStartedAsync().ConfigureAwait(false);
             }
         }
     }
+
+    private static string Describe(CipherSuite suite) => suite == CipherSuite.Aes256Gcm ? "AES-256-GCM" : "ChaCha20-Poly1305";
 
     /// <summary>
     /// Ctrl-C or SIGTERM: the peer learns from an authenticated record whether the session ended

@@ -21,7 +21,7 @@ internal static class KeySchedule
 {
     public const int ConfirmationKeyLength = 64;
     public const int TagLength = HmacSha512.Length;
-    public const int TrafficKeyLength = ChaCha20Poly1305.KeyLength;
+    public const int TrafficKeyLength = Aead.KeyLength;
 
     public static ReadOnlySpan<byte> Salt => "punchhole secure channel v1"u8;
 
@@ -29,6 +29,8 @@ internal static class KeySchedule
     private static ReadOnlySpan<byte> ConfirmSecond => "punchhole v1 confirmation from second"u8;
     private static ReadOnlySpan<byte> TrafficFirst => "punchhole v1 traffic from first"u8;
     private static ReadOnlySpan<byte> TrafficSecond => "punchhole v1 traffic from second"u8;
+    private static ReadOnlySpan<byte> AesTrafficFirst => "punchhole v1 aes256gcm traffic from first"u8;
+    private static ReadOnlySpan<byte> AesTrafficSecond => "punchhole v1 aes256gcm traffic from second"u8;
 
     public static HandshakeRole Other(this HandshakeRole role) =>
         role == HandshakeRole.First ? HandshakeRole.Second : HandshakeRole.First;
@@ -48,4 +50,11 @@ internal static class KeySchedule
     /// <summary>The key for the records <paramref name="sender"/> sends: HKDF-Expand(PRK, traffic label, 32).</summary>
     public static void TrafficKey(ReadOnlySpan<byte> prk, HandshakeRole sender, Span<byte> key) =>
         Hkdf.Expand(prk, sender == HandshakeRole.First ? TrafficFirst : TrafficSecond, key[..TrafficKeyLength]);
+
+    /// <summary>
+    /// The key for the records <paramref name="sender"/> sends once both sides switched to
+    /// AES-256-GCM: HKDF-Expand(PRK, its own label, 32), unrelated to the ChaCha20-Poly1305 key.
+    /// </summary>
+    public static void AesTrafficKey(ReadOnlySpan<byte> prk, HandshakeRole sender, Span<byte> key) =>
+        Hkdf.Expand(prk, sender == HandshakeRole.First ? AesTrafficFirst : AesTrafficSecond, key[..TrafficKeyLength]);
 }

@@ -31,12 +31,13 @@ internal static class SecureHandshake
     /// <summary>
     /// Runs the handshake. <paramref name="password"/> is CPace's PRS (the code's secret words or the
     /// whole phrase), <paramref name="channelId"/> its CI (the rendezvous key): both sides must hold the same.
+    /// With <paramref name="offerAesGcm"/> the AES-256-GCM keys are derived too, for the record layer's switch.
     /// </summary>
     /// <exception cref="AuthenticationFailedException">Wrong code, a party in between, or an invalid element.</exception>
     /// <exception cref="SecureChannelException">Not a secure peer, another version, a timeout or an early close.</exception>
     public static async Task<SessionKeys> RunAsync(
         PipeReader input, PipeWriter output, ReadOnlyMemory<byte> password, ReadOnlyMemory<byte> channelId,
-        TimeSpan timeout, CancellationToken cancellationToken)
+        TimeSpan timeout, CancellationToken cancellationToken, bool offerAesGcm = false)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(timeout);
@@ -56,7 +57,7 @@ internal static class SecureHandshake
 
             byte[] peerConfirmation = await ReadExactlyAsync(input, ConfirmLength, deadline.Token).ConfigureAwait(false)
                 ?? throw new AuthenticationFailedException();
-            return party.Finish(peerConfirmation);
+            return party.Finish(peerConfirmation, offerAesGcm);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -195,9 +196,9 @@ internal static class SecureHandshake
             Secret.Wipe(_scalar);
         }
 
-        /// <summary>Checks the peer's confirmation and derives the traffic keys.</summary>
+        /// <summary>Checks the peer's confirmation and derives the traffic keys (with <paramref name="offerAesGcm"/>, the AES-256-GCM ones too).</summary>
         /// <exception cref="AuthenticationFailedException">The confirmation does not verify.</exception>
-        public SessionKeys Finish(ReadOnlySpan<byte> peerConfirmation)
+        public SessionKeys Finish(ReadOnlySpan<byte> peerConfirmation, bool offerAesGcm = false)
         {
             Span<byte> expected = stackalloc byte[ConfirmLength];
             KeySchedule.ConfirmationTag(_prk, Role.Other(), _transcript, expected);
@@ -211,7 +212,15 @@ internal static class SecureHandshake
             byte[] receive = new byte[KeySchedule.TrafficKeyLength];
             KeySchedule.TrafficKey(_prk, Role, send);
             KeySchedule.TrafficKey(_prk, Role.Other(), receive);
-            return new SessionKeys(Role, send, receive);
+            if (!offerAesGcm)
+            {
+                return new SessionKeys(Role, send, receive);
+            }
+            byte[] aesSend = new byte[KeySchedule.TrafficKeyLength];
+            byte[] aesReceive = new byte[KeySchedule.TrafficKeyLength];
+            KeySchedule.AesTrafficKey(_prk, Role, aesSend);
+            KeySchedule.AesTrafficKey(_prk, Role.Other(), aesReceive);
+            return new SessionKeys(Role, send, receive, aesSend, aesReceive);
         }
 
         public void Dispose()

@@ -39,6 +39,7 @@ internal sealed class MuxSession : IAsyncDisposable
     private readonly Transport _transport;
     private readonly RecordReader _records;
     private readonly RecordWriter _recordWriter;
+    private readonly CipherNegotiation _cipher;
     private readonly Channel<WriterItem> _writerQueue = Channel.CreateUnbounded<WriterItem>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Channel<MuxStream> _accepted = Channel.CreateUnbounded<MuxStream>();
     private readonly object _gate = new();
@@ -68,12 +69,19 @@ internal sealed class MuxSession : IAsyncDisposable
         _nextLocalId = Role == HandshakeRole.First ? 1u : 2u;
         _records = new RecordReader(transport.Input, keys.ReceiveKey);
         _recordWriter = new RecordWriter(transport.Output, keys.SendKey);
+        _cipher = new CipherNegotiation(keys);
         _reader = Task.Run(ReadLoopAsync);
         _writer = Task.Run(WriteLoopAsync);
     }
 
     /// <summary>This side's role from the handshake; it decides the parity of the ids this side opens.</summary>
     public HandshakeRole Role { get; }
+
+    /// <summary>The cipher of the records this side sends next (the writer's view: it may change at any time).</summary>
+    internal CipherSuite SendSuite => _recordWriter.Suite;
+
+    /// <summary>The cipher of the records this side opens next (the reader's view: it may change at any time).</summary>
+    internal CipherSuite ReceiveSuite => _records.Suite;
 
     /// <summary>
     /// Completes when both sides sent their final record and the connection is closed; faults with
@@ -237,6 +245,7 @@ internal sealed class MuxSession : IAsyncDisposable
         await ((Task)Completion).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _records.Dispose();
         _recordWriter.Dispose();
+        _cipher.Dispose();
         _stop.Dispose();
     }
 
@@ -271,17 +280,33 @@ internal sealed class MuxSession : IAsyncDisposable
             while (true)
             {
                 var record = await _records.ReadAsync(_stop.Token).ConfigureAwait(false);
+                if (_cipher.OnRecord(record, _records, out bool sendSwitch))
+                {
+                    if (sendSwitch)
+                    {
+                        _writerQueue.Writer.TryWrite(WriterItem.SwitchCipher);
+                    }
+                    continue;
+                }
+                bool handOn = true;
                 try
                 {
                     Dispatch(record.Plaintext.Span, record.Final);
+                    // The streams' readers are woken once per batch of records read together from
+                    // the connection rather than per record: fewer thread hops, larger reads. A
+                    // record's data and its FIN still reach the reader together.
+                    handOn = record.Final || !_records.NextIsBuffered;
                 }
                 finally
                 {
-                    foreach (var stream in _fed)
+                    if (handOn)
                     {
-                        stream.FlushIncoming();
+                        foreach (var stream in _fed)
+                        {
+                            stream.FlushIncoming();
+                        }
+                        _fed.Clear();
                     }
-                    _fed.Clear();
                 }
                 if (record.Final)
                 {
@@ -439,6 +464,10 @@ internal sealed class MuxSession : IAsyncDisposable
         var batch = new RecordBatch(_recordWriter);
         try
         {
+            if (_cipher.WriteOffer(_recordWriter) > 0)
+            {
+                await _recordWriter.FlushAsync(_stop.Token).ConfigureAwait(false);
+            }
             var queue = _writerQueue.Reader;
             while (await queue.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
             {
@@ -465,6 +494,9 @@ internal sealed class MuxSession : IAsyncDisposable
                             break;
                         case WriterItemKind.Fin:
                             AddFin(batch, item.Stream!);
+                            break;
+                        case WriterItemKind.SwitchCipher:
+                            batch.SwitchCipher(_cipher);
                             break;
                         default:
                             batch.Add(item.Type, item.StreamId, item.Value);
@@ -586,6 +618,7 @@ internal sealed class MuxSession : IAsyncDisposable
         Data,
         Fin,
         Final,
+        SwitchCipher,
     }
 
     /// <summary>What the writer loop is asked to do: send a control frame, a stream's data or FIN, or end.</summary>
@@ -598,6 +631,8 @@ internal sealed class MuxSession : IAsyncDisposable
         public static WriterItem Fin(MuxStream stream) => new(WriterItemKind.Fin, FrameType.Fin, stream.Id, null, stream, default);
 
         public static WriterItem Final(GoAwayCode code) => new(WriterItemKind.Final, FrameType.GoAway, 0, null, null, code);
+
+        public static WriterItem SwitchCipher => new(WriterItemKind.SwitchCipher, default, 0, null, null, default);
     }
 
     /// <summary>
@@ -643,6 +678,16 @@ internal sealed class MuxSession : IAsyncDisposable
             {
                 Seal(final: false);
             }
+        }
+
+        /// <summary>Seals the open record, then the switch to AES-256-GCM in a record of its own.</summary>
+        public void SwitchCipher(CipherNegotiation cipher)
+        {
+            Seal(final: false);
+            // A record begun but left empty is given up: the signal takes its place in the buffer.
+            _room = default;
+            _used = 0;
+            Unflushed += cipher.WriteSwitch(writer);
         }
 
         public void Seal(bool final)

@@ -7,8 +7,9 @@ namespace Punchhole.Secure.Records;
 /// The record layer's wire format, the same in each direction, each under its own key:
 /// <code>
 ///   header      u32 big-endian: bit 31 = final, bits 0..30 = the plaintext's length (at most 65536)
-///   ciphertext  the plaintext encrypted with ChaCha20-Poly1305 (IETF, RFC 8439)
-///   tag         16 bytes, Poly1305
+///   ciphertext  the plaintext encrypted with the direction's AEAD: ChaCha20-Poly1305 (IETF,
+///               RFC 8439), or AES-256-GCM once both sides switched (<see cref="CipherNegotiation"/>)
+///   tag         16 bytes
 /// </code>
 /// The nonce is the record's number in its direction (0, 1, 2, ...) as 12 bytes big-endian; it is
 /// never sent. The 4 header bytes are the associated data. So a record that is altered, moved,
@@ -18,7 +19,7 @@ namespace Punchhole.Secure.Records;
 internal static class RecordFormat
 {
     public const int HeaderLength = 4;
-    public const int TagLength = ChaCha20Poly1305.TagLength;
+    public const int TagLength = Aead.TagLength;
     public const int Overhead = HeaderLength + TagLength;
 
     /// <summary>The largest plaintext one record carries: 64 KiB.</summary>

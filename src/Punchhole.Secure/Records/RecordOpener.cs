@@ -12,7 +12,7 @@ namespace Punchhole.Secure.Records;
 /// </summary>
 internal sealed class RecordOpener : IDisposable
 {
-    private readonly ChaCha20Poly1305 _aead;
+    private Aead _aead;
     private ulong _sequence;
     private byte[]? _scratch;
     private bool _failed;
@@ -20,6 +20,16 @@ internal sealed class RecordOpener : IDisposable
     public RecordOpener(ReadOnlySpan<byte> key)
     {
         _aead = new ChaCha20Poly1305(key);
+    }
+
+    /// <summary>The cipher the next record is opened with.</summary>
+    public CipherSuite Suite { get; private set; }
+
+    /// <summary>Opens the records after this call with <paramref name="suite"/> under <paramref name="key"/>; the record count goes on.</summary>
+    public void Switch(CipherSuite suite, ReadOnlySpan<byte> key)
+    {
+        _aead = CipherPreference.Replace(_aead, suite, key);
+        Suite = suite;
     }
 
     /// <summary>True once the final record has been opened.</summary>
@@ -77,7 +87,7 @@ internal sealed class RecordOpener : IDisposable
             recordBytes.CopyTo(_scratch);
             record = _scratch.AsMemory(0, recordLength);
         }
-        Span<byte> nonce = stackalloc byte[ChaCha20Poly1305.NonceLength];
+        Span<byte> nonce = stackalloc byte[Aead.NonceLength];
         RecordFormat.Nonce(_sequence, nonce);
         var span = record.Span;
         if (!_aead.TryOpen(nonce, span.Slice(RecordFormat.HeaderLength, length), header, span.Slice(RecordFormat.HeaderLength + length, RecordFormat.TagLength)))

@@ -30,6 +30,31 @@ internal sealed class RecordReader : IDisposable
     /// <summary>True once the final record has been read.</summary>
     public bool Finished => _opener.Finished;
 
+    /// <summary>The cipher the next record is opened with.</summary>
+    public CipherSuite Suite => _opener.Suite;
+
+    /// <summary>
+    /// True when the next record is already here, whole, in the buffer the last one came from: the
+    /// next <see cref="ReadAsync"/> will not wait for the connection.
+    /// </summary>
+    public bool NextIsBuffered
+    {
+        get
+        {
+            if (!_holding || _held.Length < RecordFormat.HeaderLength)
+            {
+                return false;
+            }
+            Span<byte> header = stackalloc byte[RecordFormat.HeaderLength];
+            _held.Slice(0, RecordFormat.HeaderLength).CopyTo(header);
+            // An invalid header is not "buffered": the next read fails on it without waiting anyway.
+            return RecordFormat.TryReadHeader(header, out int length, out _) && _held.Length >= RecordFormat.RecordLength(length);
+        }
+    }
+
+    /// <summary>Opens the records after the one last read with <paramref name="suite"/> under <paramref name="key"/>.</summary>
+    public void Switch(CipherSuite suite, ReadOnlySpan<byte> key) => _opener.Switch(suite, key);
+
     /// <summary>The next record. The final record, which may carry data, has <see cref="Record.Final"/> set.</summary>
     /// <exception cref="TransferEndedEarlyException">The connection ended, or was reset, before the final record.</exception>
     /// <exception cref="SecureChannelException">A record failed authentication.</exception>

@@ -10,12 +10,25 @@ namespace Punchhole.Secure.Records;
 /// </summary>
 internal sealed class RecordSealer : IDisposable
 {
-    private readonly ChaCha20Poly1305 _aead;
+    private Aead _aead;
     private ulong _sequence;
 
     public RecordSealer(ReadOnlySpan<byte> key)
     {
         _aead = new ChaCha20Poly1305(key);
+    }
+
+    /// <summary>The cipher the next record is sealed with.</summary>
+    public CipherSuite Suite { get; private set; }
+
+    /// <summary>
+    /// Seals the records after this call with <paramref name="suite"/> under <paramref name="key"/>.
+    /// The record count goes on: a nonce never repeats in the direction, whatever the key.
+    /// </summary>
+    public void Switch(CipherSuite suite, ReadOnlySpan<byte> key)
+    {
+        _aead = CipherPreference.Replace(_aead, suite, key);
+        Suite = suite;
     }
 
     /// <summary>True once the final record is sealed: nothing more may follow.</summary>
@@ -44,7 +57,7 @@ internal sealed class RecordSealer : IDisposable
             // Never reached in practice (2^64 records); a nonce must never repeat under the key.
             throw new SecureChannelException(SecureFailure.Closed, "the connection sent the most records one key may seal");
         }
-        Span<byte> nonce = stackalloc byte[ChaCha20Poly1305.NonceLength];
+        Span<byte> nonce = stackalloc byte[Aead.NonceLength];
         RecordFormat.Nonce(_sequence, nonce);
         var header = record[..RecordFormat.HeaderLength];
         RecordFormat.WriteHeader(header, plaintextLength, final);

@@ -47,11 +47,25 @@ internal sealed class RecordWriter : IDisposable
         return length;
     }
 
+    /// <summary>The cipher the next record is sealed with.</summary>
+    public CipherSuite Suite => _sealer.Suite;
+
     /// <summary>Copies and seals one record without flushing; <paramref name="plaintext"/> is at most 64 KiB.</summary>
-    public void Write(ReadOnlySpan<byte> plaintext, bool final = false)
+    /// <returns>The record's length on the wire.</returns>
+    public int Write(ReadOnlySpan<byte> plaintext, bool final = false)
     {
         plaintext.CopyTo(BeginRecord().Span);
-        EndRecord(plaintext.Length, final);
+        return EndRecord(plaintext.Length, final);
+    }
+
+    /// <summary>Seals the records after this call with <paramref name="suite"/> under <paramref name="key"/>.</summary>
+    public void Switch(CipherSuite suite, ReadOnlySpan<byte> key)
+    {
+        if (!_record.IsEmpty)
+        {
+            throw new InvalidOperationException("A record is begun.");
+        }
+        _sealer.Switch(suite, key);
     }
 
     /// <summary>Sends what was written.</summary>

@@ -38,6 +38,7 @@ internal static unsafe class Library
         Check("crypto_hash_sha512_state", Native.crypto_hash_sha512_statebytes(), Sha512StateBytes);
         Check("crypto_auth_hmacsha512_state", Native.crypto_auth_hmacsha512_statebytes(), HmacSha512StateBytes);
         Check("crypto_auth_hmacsha256_state", Native.crypto_auth_hmacsha256_statebytes(), HmacSha256StateBytes);
+        Check("crypto_aead_aes256gcm_state", Native.crypto_aead_aes256gcm_statebytes(), Aes256Gcm.StateBytes);
         return true;
     }
 

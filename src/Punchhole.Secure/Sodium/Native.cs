@@ -94,6 +94,25 @@ internal static unsafe partial class Native
         byte* additional, ulong additionalLength, byte* publicNonce, byte* key);
 
     [LibraryImport(Lib)]
+    internal static partial int crypto_aead_aes256gcm_is_available();
+
+    [LibraryImport(Lib)]
+    internal static partial nuint crypto_aead_aes256gcm_statebytes();
+
+    [LibraryImport(Lib)]
+    internal static partial int crypto_aead_aes256gcm_beforenm(byte* state, byte* key);
+
+    [LibraryImport(Lib)]
+    internal static partial int crypto_aead_aes256gcm_encrypt_detached_afternm(
+        byte* ciphertext, byte* mac, ulong* macLength, byte* message, ulong messageLength,
+        byte* additional, ulong additionalLength, byte* secretNonce, byte* publicNonce, byte* state);
+
+    [LibraryImport(Lib)]
+    internal static partial int crypto_aead_aes256gcm_decrypt_detached_afternm(
+        byte* message, byte* secretNonce, byte* ciphertext, ulong ciphertextLength, byte* mac,
+        byte* additional, ulong additionalLength, byte* publicNonce, byte* state);
+
+    [LibraryImport(Lib)]
     internal static partial int crypto_pwhash(
         byte* output, ulong outputLength, byte* password, ulong passwordLength,
         byte* salt, ulong opsLimit, nuint memLimit, int algorithm);

@@ -83,6 +83,30 @@ public class MuxProtocolTests
         await peer.Session.Completion.WaitAsync(Wait);
     }
 
+    [Fact(Timeout = 60_000)]
+    public async Task An_empty_record_anywhere_but_first_is_a_violation()
+    {
+        await using var peer = await RawPeer.StartAsync();
+        await peer.SendAsync([Frame(FrameType.Open, 1)]);
+        await peer.SendAsync([]);
+        await AssertViolationAsync(peer.Session, "an empty record out of place");
+    }
+
+    [Fact(Timeout = 60_000)]
+    public async Task An_offer_of_AES_GCM_to_a_side_that_does_not_offer_it_is_skipped_but_a_switch_is_a_violation()
+    {
+        // The session here holds no AES-256-GCM keys, as one that does not offer it (or an older
+        // client, which never sends an empty record): the peer's offer changes nothing, and the
+        // peer may not switch, since it never got an offer from here.
+        await using var peer = await RawPeer.StartAsync();
+        await peer.SendAsync([]);
+        await peer.SendAsync([Frame(FrameType.Open, 1), Frame(FrameType.Fin, 1)]);
+        var stream = (await peer.Session.AcceptStreamAsync().AsTask().WaitAsync(Wait))!;
+        Assert.Equal(0, await stream.ReadAsync(new byte[1]));
+        await peer.SendAsync([]);
+        await AssertViolationAsync(peer.Session, "an empty record out of place");
+    }
+
     private static async Task AssertViolationAsync(MuxSession session, string what)
     {
         var error = await Assert.ThrowsAsync<SecureChannelException>(() => session.Completion.WaitAsync(Wait));

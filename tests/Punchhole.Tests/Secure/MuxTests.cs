@@ -234,7 +234,9 @@ public class MuxTests
     [Fact(Timeout = 60_000)]
     public async Task A_flipped_byte_fails_the_stream_after_the_authentic_bytes_and_the_wire_never_shows_the_plaintext()
     {
-        const int flippedRecord = 3;
+        // The cipher signals (AES-256-GCM where the CPU has it) come first; the pair waits for them.
+        int signals = SessionPair.SignalRecords;
+        int flippedRecord = signals + 3;
         await using var relay = await Relay.StartAsync(
             leftToRight: (i, record) => i == flippedRecord ? [Flip(record)] : [record],
             skip: Relay.HandshakeBytes,
@@ -242,7 +244,7 @@ public class MuxTests
         await using var pair = await SessionPair.ConnectAsync(relay.Left, relay.Right);
         var stream = pair.A.OpenStream();
         var there = (await pair.B.AcceptStreamAsync().AsTask().WaitAsync(Wait))!;
-        Assert.True(await EventuallyAsync(() => relay.RecordsFromLeft == 1), "the OPEN record did not pass");
+        Assert.True(await EventuallyAsync(() => relay.RecordsFromLeft == signals + 1), "the OPEN record did not pass");
         byte[] marker = Encoding.ASCII.GetBytes("THE PLAINTEXT MARKER ");
         // One record per write: each write waits for the previous record to pass the relay. The
         // receiver closes on the altered record, so the writer sees the session end.
@@ -251,7 +253,7 @@ public class MuxTests
             for (int i = 0; i < 6; i++)
             {
                 await stream.WriteAsync(marker);
-                if (!await EventuallyAsync(() => relay.RecordsFromLeft == 2 + i))
+                if (!await EventuallyAsync(() => relay.RecordsFromLeft == signals + 2 + i))
                 {
                     return;
                 }
@@ -269,8 +271,8 @@ public class MuxTests
         });
         Assert.Equal(SecureFailure.Tampered, error.Reason);
         await Assert.ThrowsAsync<TransferEndedEarlyException>(() => writes.WaitAsync(Wait));
-        // Record 0 carried OPEN, each later record one write: the ones before the altered record arrived.
-        Assert.Equal((flippedRecord - 1) * marker.Length, received.Length);
+        // The first record after the signals carried OPEN, each later record one write: the ones before the altered record arrived.
+        Assert.Equal((flippedRecord - signals - 1) * marker.Length, received.Length);
         Assert.DoesNotContain("PLAINTEXT MARKER", Encoding.Latin1.GetString(relay.CapturedFromLeft), StringComparison.Ordinal);
     }
 

@@ -3,6 +3,8 @@ using System.Security.Cryptography;
 using Punchhole.Secure;
 using Punchhole.Secure.Codes;
 using Punchhole.Secure.Mux;
+using Punchhole.Secure.Records;
+using Punchhole.Secure.Sodium;
 
 namespace Punchhole.Tests.Secure;
 
@@ -24,17 +26,45 @@ internal sealed class SessionPair : IAsyncDisposable
 
     public MuxSession B { get; }
 
-    public static async Task<SessionPair> ConnectAsync()
+    /// <summary>
+    /// How many empty records (AES-256-GCM signals) each side sends before anything else when both
+    /// offer, as <see cref="ConnectAsync(Socket, Socket, IDisposable?, bool?, bool?)"/> does by default
+    /// on a CPU that has AES-GCM: the offer and the switch.
+    /// </summary>
+    public static int SignalRecords => Aes256Gcm.IsAvailable ? 2 : 0;
+
+    public static async Task<SessionPair> ConnectAsync(bool? offerA = null, bool? offerB = null)
     {
         var pair = await LoopbackPair.ConnectAsync();
-        return await ConnectAsync(pair.A, pair.B, pair);
+        return await ConnectAsync(pair.A, pair.B, pair, offerA, offerB);
     }
 
-    public static async Task<SessionPair> ConnectAsync(Socket a, Socket b, IDisposable? sockets = null)
+    /// <summary>
+    /// The handshake on both sockets; each side offers AES-256-GCM as told, by default when the CPU
+    /// has it (whatever PUNCHHOLE_NO_AESGCM says), and the ciphers are settled before this returns.
+    /// </summary>
+    public static async Task<SessionPair> ConnectAsync(Socket a, Socket b, IDisposable? sockets = null, bool? offerA = null, bool? offerB = null)
     {
-        var sessionA = SecureSession.EstablishAsync(a, Code);
-        var sessionB = SecureSession.EstablishAsync(b, Code);
-        return new SessionPair(await sessionA, await sessionB, sockets);
+        var sessionA = SecureSession.EstablishAsync(a, Code, offerA ?? Aes256Gcm.IsAvailable);
+        var sessionB = SecureSession.EstablishAsync(b, Code, offerB ?? Aes256Gcm.IsAvailable);
+        var pair = new SessionPair(await sessionA, await sessionB, sockets);
+        await pair.SettledAsync((offerA ?? Aes256Gcm.IsAvailable) && (offerB ?? Aes256Gcm.IsAvailable) ? CipherSuite.Aes256Gcm : CipherSuite.ChaCha20Poly1305);
+        return pair;
+    }
+
+    /// <summary>
+    /// Waits (10 s at most) until both directions use <paramref name="expected"/>: the negotiation
+    /// takes a round trip after the handshake, so records sent before it may still be ChaCha20-Poly1305.
+    /// </summary>
+    private async Task SettledAsync(CipherSuite expected)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (A.SendSuite != expected || B.ReceiveSuite != expected || B.SendSuite != expected || A.ReceiveSuite != expected)
+        {
+            Assert.True(DateTime.UtcNow < deadline,
+                $"the ciphers did not settle on {expected}: A sends {A.SendSuite}, receives {A.ReceiveSuite}; B sends {B.SendSuite}, receives {B.ReceiveSuite}");
+            await Task.Delay(2);
+        }
     }
 
     public async ValueTask DisposeAsync()
