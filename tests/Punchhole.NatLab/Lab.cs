@@ -135,6 +135,7 @@ public sealed partial class Lab : IDisposable
         try
         {
             lab.Build();
+            lab.KeepPacketsInOrder();
             lab.StartTStun(tstun, tstunOptions);
             lab.CheckReachable();
             return lab;

@@ -291,6 +291,7 @@ internal sealed class CandidateRace
 
     private void Win(Socket socket, IPEndPoint remote, bool candidate)
     {
+        DeadPathBound.Apply(socket);
         if (candidate)
         {
             _log.Info($"connected to {remote}, the peer's local address, after {(_log.Elapsed - _started).TotalSeconds:0.00} s");

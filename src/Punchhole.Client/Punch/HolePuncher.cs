@@ -17,6 +17,8 @@ namespace Punchhole.Client.Punch;
 /// <item>A reset (a NAT that answers unsolicited SYNs with RST, RFC 5382 allows it) ends a socket;
 /// the next follows at once, so the two sides' SYNs soon cross between the NATs, which is all a
 /// resetting NAT needs. Each outcome is counted for the diagnosis.</item>
+/// <item>The connection returned carries a bound on unacknowledged data (<see cref="DeadPathBound"/>):
+/// one that came up dead in one direction ends with an error instead of hanging.</item>
 /// </list>
 /// </summary>
 internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions options, ClientLog log)
@@ -69,6 +71,7 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
             }
             throw new ClientFailure(_tally.Diagnose(log.Elapsed - started));
         }
+        DeadPathBound.Apply(winner);
         log.Info($"connected to {peer} {(viaAccept ? "(the peer's SYN reached us)" : "(our SYN reached the peer)")} after {(log.Elapsed - started).TotalSeconds:0.00} s");
         return winner;
     }
