@@ -35,9 +35,21 @@ internal static class IdleRun
             long rssAfter = RssKiB(pid);
             int fdsAfter = Descriptors(pid);
             double perSession = (rssAfter - rssBefore) * 1024.0 / options.Sessions;
+            string busy = "";
+            if (options.BusyBytes > 0)
+            {
+                // One more session carries a bulk transfer while the idle ones are held: it must still
+                // get a large pipe (the pipes' page budget is the kernel's, per user).
+                var chunk = ThroughputRun.NewChunk();
+                var bulk = options with { Bytes = options.BusyBytes };
+                var direct = await ThroughputRun.DirectAsync(bulk, chunk);
+                var relayed = await ThroughputRun.RelayedAsync(bulk, server, chunk);
+                busy = string.Create(CultureInfo.InvariantCulture,
+                    $" busy_mib={options.BusyBytes >> 20} busy_direct_mib_s={direct.MibPerSecond:0.0} busy_relayed_mib_s={relayed.MibPerSecond:0.0} busy_ratio={relayed.MibPerSecond / direct.MibPerSecond:0.000}");
+            }
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"result mode=idle sessions={options.Sessions} rss_before_kb={rssBefore} rss_after_kb={rssAfter} "
-                + $"rss_bytes_per_session={perSession:0} fds_per_session={(fdsAfter - fdsBefore) / (double)options.Sessions:0.00}"));
+                + $"rss_bytes_per_session={perSession:0} fds_per_session={(fdsAfter - fdsBefore) / (double)options.Sessions:0.00}{busy}"));
         }
         finally
         {

@@ -20,6 +20,9 @@ internal sealed record RelayBenchOptions
     public int Sessions { get; init; } = 1000;
     public int? ServerPid { get; init; }
     public int SettleMilliseconds { get; init; } = 1000;
+
+    /// <summary>Idle: bytes of one direct and one relayed transfer made while the idle sessions are held (0: none).</summary>
+    public long BusyBytes { get; init; }
 }
 
 /// <summary>Parses the command line into <see cref="RelayBenchOptions"/>, checking every bound.</summary>
@@ -44,6 +47,8 @@ internal static class RelayBenchCommandLine
           -n, --sessions N         idle: relayed sessions held open (default 1000)
               --server-pid PID     idle: the server's process, whose RSS is read (required)
               --settle-ms MS       idle: pause after the last session joined (default 1000)
+              --busy-mib N         idle: then, with the sessions still held, N MiB through one more
+                                   relayed session and directly: their rates and ratio (default 0: none)
           -h, --help               show this help
               --version            show the version
 
@@ -53,7 +58,7 @@ internal static class RelayBenchCommandLine
         shortFlags: "h",
         shortWithValue: "apSbrn",
         longFlags: ["help", "version"],
-        longWithValue: ["target", "port", "sources", "mib", "rounds", "sessions", "server-pid", "settle-ms"]);
+        longWithValue: ["target", "port", "sources", "mib", "rounds", "sessions", "server-pid", "settle-ms", "busy-mib"]);
 
     private static readonly OptionTable<RelayBenchOptions> Numbers = new OptionTable<RelayBenchOptions>()
         .Port("-p --port", allowZero: false, static (o, n) => o with { Port = n })
@@ -62,7 +67,8 @@ internal static class RelayBenchCommandLine
         .Integer("-r --rounds", 1, 1000, static (o, n) => o with { Rounds = n })
         .Integer("-n --sessions", 1, 5000, static (o, n) => o with { Sessions = n })
         .Integer("--server-pid", 1, int.MaxValue, static (o, n) => o with { ServerPid = n })
-        .Integer("--settle-ms", 0, 600_000, static (o, n) => o with { SettleMilliseconds = n });
+        .Integer("--settle-ms", 0, 600_000, static (o, n) => o with { SettleMilliseconds = n })
+        .Integer("--busy-mib", 0, 1 << 20, static (o, n) => o with { BusyBytes = (long)n << 20 });
 
     public static ParsedCommandLine<RelayBenchOptions> Parse(IReadOnlyList<string> args)
     {

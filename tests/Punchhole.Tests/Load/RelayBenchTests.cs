@@ -32,7 +32,7 @@ public class RelayBenchTests
         var output = new StringWriter();
         Assert.Equal(0, await ThroughputRun.RunAsync(Options(host, BenchMode.Throughput), output));
         string result = Assert.Single(output.ToString().Split('\n'), line => line.StartsWith("result ", StringComparison.Ordinal));
-        Assert.Matches(@"^result mode=throughput mib=8 rounds=1 direct_mib_s=[0-9.]+ relayed_mib_s=[0-9.]+ ratio=[0-9.]+$", result);
+        Assert.Matches(@"^result mode=throughput mib=8 rounds=1 direct_mib_s=[0-9.]+ relayed_mib_s=[0-9.]+ ratio=[0-9.]+ direct_client_cpu_s_per_gib=[0-9.]+ relayed_client_cpu_s_per_gib=[0-9.]+$", result);
         Assert.Equal(8L << 20, host.Counters.RelayBytes);
         Assert.Equal(1, host.Counters.RelayJoined);
     }
