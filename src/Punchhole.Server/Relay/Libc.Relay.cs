@@ -10,9 +10,6 @@ internal static partial class Libc
     public const int O_CLOEXEC = 0x80000;
     public const int F_SETPIPE_SZ = 1031;
     public const int SHUT_WR = 1;
-    public const int SOL_SOCKET = 1;
-    public const int SO_RCVLOWAT = 18;
-    public const int TCP_NOTSENT_LOWAT = 25;
 
     /// <summary>splice(2): don't block on the pipe (the sockets are non-blocking themselves).</summary>
     public const uint SPLICE_F_NONBLOCK = 0x02;
@@ -31,7 +28,4 @@ internal static partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int shutdown(int fd, int how);
-
-    [LibraryImport("libc", SetLastError = true)]
-    public static unsafe partial int setsockopt(int fd, int level, int name, void* value, uint length);
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.InteropServices;
 
 namespace Punchhole.Server;
@@ -19,25 +18,9 @@ internal sealed unsafe class RelayEngine : IDisposable
     private const int EFD_CLOEXEC = 0x80000;
     private const int F_GETFL = 3;
     private const int F_SETFL = 4;
+    private const int F_GETPIPE_SZ = 1032;
     private const int IdleMilliseconds = 1000;
-
-    /// <summary>
-    /// In a bulk spell, a source socket wakes the engine once this much has arrived rather than at
-    /// every segment: fewer, larger splices, and fewer wake-ups for both clients too.
-    /// </summary>
-    private const int BatchBytes = 256 * 1024;
-
-    /// <summary>One read this large (64 KiB arrived between two wake-ups) starts a bulk spell; keystrokes never do.</summary>
-    private const int BatchTrigger = 64 * 1024;
-
-    /// <summary>
-    /// A leg takes more bytes only while less than this waits unsent in its send queue
-    /// (TCP_NOTSENT_LOWAT): the bytes in flight through the relay stay few enough to be in the
-    /// processors' caches when the receiver copies them, and a slow receiver holds fewer of the
-    /// server's buffers. Bytes sent and not yet acknowledged are not counted, so a long path still
-    /// fills its bandwidth-delay product.
-    /// </summary>
-    private const int NotSentBytes = 128 * 1024;
+    private const int GrownPipeBytes = 1 << 20;
 
     private readonly RelayOptions _options;
     private readonly ServerCounters _counters;
@@ -64,8 +47,6 @@ internal sealed unsafe class RelayEngine : IDisposable
     private int _slotsUsed;
     private List<RelaySession> _throttled = new(64);
     private List<RelaySession> _retrying = new(64);
-    private readonly List<RelaySession> _batched = new(16);
-    private long _nextBatchPoll;
     private long _nextSweep;
     private volatile bool _stopping;
 
@@ -142,10 +123,6 @@ internal sealed unsafe class RelayEngine : IDisposable
             while (!_stopping)
             {
                 int wait = _throttled.Count > 0 && _bucket is not null ? _bucket.MillisecondsUntilAvailable() : IdleMilliseconds;
-                if (_batched.Count > 0)
-                {
-                    wait = Math.Min(wait, 1);
-                }
                 int n = Libc.epoll_wait(_epoll.Fd, events, MaxEvents, wait);
                 if (n < 0 && Marshal.GetLastPInvokeError() != Libc.EINTR)
                 {
@@ -171,18 +148,16 @@ internal sealed unsafe class RelayEngine : IDisposable
                         }
                         else
                         {
-                            Ready(session, second: (token & 1) != 0, flags);
                             Pump(session);
                         }
                     }
                 }
                 RetryThrottled();
-                PollBatched();
                 long now = Environment.TickCount64;
                 if (now >= _nextSweep)
                 {
                     _nextSweep = now + IdleMilliseconds;
-                    Sweep(now);
+                    EndOverdue(now);
                     _onSecond(now);
                 }
             }
@@ -229,7 +204,7 @@ internal sealed unsafe class RelayEngine : IDisposable
             End(session, _closed ? RelayEnd.ShuttingDown : RelayEnd.Aborted);
             return;
         }
-        if (!RelayPipes.Open(ref session.Forward) || !RelayPipes.Open(ref session.Backward))
+        if (!OpenPipe(ref session.Forward) || !OpenPipe(ref session.Backward))
         {
             // Out of descriptors (or pipe memory): this session cannot run; the counters say it ended aborted.
             _log.Debug(Marshal.GetLastPInvokeError(), static errno => $"relay: no pipe for a session (errno {errno})");
@@ -248,7 +223,7 @@ internal sealed unsafe class RelayEngine : IDisposable
     }
 
     /// <summary>Holds a leg's descriptor open for the session's life and makes it non-blocking.</summary>
-    private static unsafe bool Attach(ClientSession leg, out SafeHandle? handle, out int fd)
+    private static bool Attach(ClientSession leg, out SafeHandle? handle, out int fd)
     {
         handle = null;
         fd = -1;
@@ -257,25 +232,36 @@ internal sealed unsafe class RelayEngine : IDisposable
             return false;
         }
         handle = held;
-        // Best effort: without it the relay still works, only with more bytes queued.
-        int notSent = NotSentBytes;
-        _ = Libc.setsockopt(fd, Libc.IPPROTO_TCP, Libc.TCP_NOTSENT_LOWAT, &notSent, sizeof(int));
         int flags = Libc.fcntl(fd, F_GETFL, 0);
         return flags >= 0 && Libc.fcntl(fd, F_SETFL, flags | Libc.O_NONBLOCK) == 0;
     }
 
-    /// <summary>What an event on one leg makes possible again: reading from it, writing to it.</summary>
-    private static void Ready(RelaySession session, bool second, uint flags)
+    private static bool OpenPipe(ref RelayDirection direction)
     {
-        ref var from = ref second ? ref session.Backward : ref session.Forward;
-        ref var into = ref second ? ref session.Forward : ref session.Backward;
-        if ((flags & (Epoll.IN | Epoll.RDHUP | Epoll.HUP)) != 0)
+        int* fds = stackalloc int[2];
+        if (Libc.pipe2(fds, Libc.O_NONBLOCK | Libc.O_CLOEXEC) != 0)
         {
-            from.SourceDry = false;
+            return false;
         }
-        if ((flags & (Epoll.OUT | Epoll.HUP)) != 0)
+        direction.PipeRead = fds[0];
+        direction.PipeWrite = fds[1];
+        direction.Capacity = Libc.fcntl(fds[1], F_GETPIPE_SZ, 0);
+        return direction.Capacity > 0;
+    }
+
+    /// <summary>
+    /// A bulk transfer filled the pipe: a larger one moves more per splice and per wake-up (at
+    /// 64 KiB, relaying 1 GiB costs 32,768 splice pairs). Only busy sessions grow, so idle
+    /// sessions keep the default; pages are taken only while bytes are in flight. A refusal
+    /// (the user's pipe page budget) leaves the pipe as it was.
+    /// </summary>
+    private static void Grow(ref RelayDirection direction)
+    {
+        direction.Grown = true;
+        int size = Libc.fcntl(direction.PipeWrite, Libc.F_SETPIPE_SZ, GrownPipeBytes);
+        if (size > direction.Capacity)
         {
-            into.DestinationFull = false;
+            direction.Capacity = size;
         }
     }
 
@@ -310,42 +296,25 @@ internal sealed unsafe class RelayEngine : IDisposable
         }
     }
 
-    /// <summary>
-    /// One step of one direction: drain the pipe into the destination, refill it from the source,
-    /// pass a FIN on. A call the last one showed cannot succeed is not made: a destination that
-    /// took less than offered waits for its next EPOLLOUT, and a source found empty with the pipe
-    /// empty waits for its next EPOLLIN, so a bulk transfer costs about three splices per wake-up
-    /// and an idle direction none.
-    /// </summary>
+    /// <summary>One step of one direction: drain the pipe into the destination, refill it from the source, pass a FIN on.</summary>
     private RelayStep Move(RelaySession session, ref RelayDirection direction, int source, int destination)
     {
         const uint flags = Libc.SPLICE_F_MOVE | Libc.SPLICE_F_NONBLOCK;
         bool moved = false;
-        if (direction.Buffered > 0 && !direction.DestinationFull)
+        if (direction.Buffered > 0)
         {
             nint n = Libc.splice(direction.PipeRead, null, destination, null, (nuint)direction.Buffered, flags);
             if (n > 0)
             {
                 direction.Buffered -= (int)n;
-                // A socket takes less than offered only when its send buffer is full.
-                direction.DestinationFull = direction.Buffered > 0;
                 moved = true;
             }
-            else if (n < 0)
+            else if (n < 0 && !WouldBlock())
             {
-                switch (Marshal.GetLastPInvokeError())
-                {
-                    case Libc.EAGAIN:
-                        direction.DestinationFull = true;
-                        break;
-                    case Libc.EINTR:
-                        break;
-                    default:
-                        return RelayStep.Failed;
-                }
+                return RelayStep.Failed;
             }
         }
-        if (!direction.SourceEnded && !direction.SourceDry && direction.Buffered < direction.Capacity)
+        if (!direction.SourceEnded && direction.Buffered < direction.Capacity)
         {
             if (_bucket is not null && _bucket.Available() <= 0)
             {
@@ -359,14 +328,9 @@ internal sealed unsafe class RelayEngine : IDisposable
                 if (n > 0)
                 {
                     direction.Buffered += (int)n;
-                    direction.ReadSinceSweep = true;
                     if (direction.Buffered == direction.Capacity && !direction.Grown)
                     {
-                        RelayPipes.Grow(ref direction);
-                    }
-                    if (n >= BatchTrigger && !direction.Batched)
-                    {
-                        Batch(session, ref direction, source);
+                        Grow(ref direction);
                     }
                     session.Bytes += n;
                     _bucket?.Spend(n);
@@ -382,20 +346,9 @@ internal sealed unsafe class RelayEngine : IDisposable
                     direction.SourceEnded = true;
                     moved = true;
                 }
-                else
+                else if (!WouldBlock())
                 {
-                    switch (Marshal.GetLastPInvokeError())
-                    {
-                        case Libc.EAGAIN:
-                            // With bytes in the pipe, EAGAIN may be the pipe's (its pages full
-                            // before its byte count): once drained, the source is read again.
-                            direction.SourceDry = direction.Buffered == 0;
-                            break;
-                        case Libc.EINTR:
-                            break;
-                        default:
-                            return RelayStep.Failed;
-                    }
+                    return RelayStep.Failed;
                 }
             }
         }
@@ -409,6 +362,12 @@ internal sealed unsafe class RelayEngine : IDisposable
             }
         }
         return moved ? RelayStep.Progress : RelayStep.Idle;
+    }
+
+    private static bool WouldBlock()
+    {
+        int errno = Marshal.GetLastPInvokeError();
+        return errno is Libc.EAGAIN or Libc.EINTR;
     }
 
     private void Throttle(RelaySession session)
@@ -440,88 +399,15 @@ internal sealed unsafe class RelayEngine : IDisposable
         _retrying.Clear();
     }
 
-    /// <summary>A direction in a bulk transfer reads in batches from now until it goes idle for a sweep.</summary>
-    private void Batch(RelaySession session, ref RelayDirection direction, int source)
-    {
-        int lowMark = BatchBytes;
-        if (Libc.setsockopt(source, Libc.SOL_SOCKET, Libc.SO_RCVLOWAT, &lowMark, sizeof(int)) != 0)
-        {
-            return;
-        }
-        direction.Batched = true;
-        if (!session.InBatchedList)
-        {
-            session.InBatchedList = true;
-            _batched.Add(session);
-        }
-    }
-
-    /// <summary>Idle again: the source wakes the engine at its first byte (the kernel wakes it at once if bytes wait).</summary>
-    private static void Unbatch(ref RelayDirection direction, int source)
-    {
-        if (direction.Batched)
-        {
-            direction.Batched = false;
-            int lowMark = 1;
-            _ = Libc.setsockopt(source, Libc.SOL_SOCKET, Libc.SO_RCVLOWAT, &lowMark, sizeof(int));
-        }
-    }
-
-    /// <summary>
-    /// Every millisecond while any direction reads in batches: reads what waits below the batch
-    /// size, so the tail of a transfer (or a reply on a session that was bulk a moment ago) is
-    /// not held back longer than that.
-    /// </summary>
-    private void PollBatched()
-    {
-        if (_batched.Count == 0)
-        {
-            return;
-        }
-        long now = Stopwatch.GetTimestamp();
-        if (now < _nextBatchPoll)
-        {
-            return;
-        }
-        _nextBatchPoll = now + Stopwatch.Frequency / 1000;
-        for (int i = _batched.Count - 1; i >= 0; i--)
-        {
-            var session = _batched[i];
-            if (session.Ended || !(session.Forward.Batched || session.Backward.Batched))
-            {
-                session.InBatchedList = false;
-                _batched[i] = _batched[^1];
-                _batched.RemoveAt(_batched.Count - 1);
-                continue;
-            }
-            session.Forward.SourceDry &= !session.Forward.Batched;
-            session.Backward.SourceDry &= !session.Backward.Batched;
-            Pump(session);
-        }
-    }
-
-    /// <summary>Once a second: aborts sessions past --relay-max-time, and shrinks the pipes of directions gone idle.</summary>
-    private void Sweep(long now)
+    /// <summary>Aborts sessions past --relay-max-time (checked once a second).</summary>
+    private void EndOverdue(long now)
     {
         long limit = (long)_options.MaxDuration.TotalMilliseconds;
         for (int slot = 0; slot < _slotsUsed; slot++)
         {
-            if (_sessions[slot] is not { } session)
-            {
-                continue;
-            }
-            if (now - session.StartedAt >= limit)
+            if (_sessions[slot] is { } session && now - session.StartedAt >= limit)
             {
                 End(session, RelayEnd.TimeCapped);
-                continue;
-            }
-            if (RelayPipes.Settle(ref session.Forward))
-            {
-                Unbatch(ref session.Forward, session.FirstFd);
-            }
-            if (RelayPipes.Settle(ref session.Backward))
-            {
-                Unbatch(ref session.Backward, session.SecondFd);
             }
         }
     }

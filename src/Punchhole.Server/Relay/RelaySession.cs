@@ -24,36 +24,14 @@ internal struct RelayDirection
     public int PipeRead;
     public int PipeWrite;
 
-    /// <summary>The pipe's capacity, as the kernel gave it (see <see cref="RelayPipes"/>).</summary>
+    /// <summary>The pipe's capacity, as the kernel gave it (64 KiB, or less past the user's pipe page budget).</summary>
     public int Capacity;
 
-    /// <summary>The pipe was asked to grow in this busy spell (it is only asked when a transfer fills it).</summary>
+    /// <summary>The pipe was asked to grow once already (it is only asked when a transfer fills it).</summary>
     public bool Grown;
-
-    /// <summary>Bytes were read into the pipe since the engine's last sweep.</summary>
-    public bool ReadSinceSweep;
-
-    /// <summary>
-    /// In a bulk spell the source's socket wakes the engine only once a batch has arrived
-    /// (SO_RCVLOWAT); the engine polls it every millisecond meanwhile, so a tail smaller than a
-    /// batch waits at most that long.
-    /// </summary>
-    public bool Batched;
 
     /// <summary>Bytes in the pipe, read from the source and not yet written to the destination.</summary>
     public int Buffered;
-
-    /// <summary>
-    /// The source had nothing to read with the pipe empty, so the socket itself was drained: no read
-    /// until its next readiness event. (Edge-triggered epoll reports every arrival after that read.)
-    /// </summary>
-    public bool SourceDry;
-
-    /// <summary>
-    /// The destination took less than it was offered: its send buffer is full, and the kernel will
-    /// report it writable again. No write until then.
-    /// </summary>
-    public bool DestinationFull;
 
     /// <summary>The source sent its FIN.</summary>
     public bool SourceEnded;
@@ -96,9 +74,6 @@ internal sealed class RelaySession(ClientSession first, ClientSession second, in
 
     /// <summary>Waiting for the bandwidth ceiling (in the engine's throttled list).</summary>
     public bool Throttled;
-
-    /// <summary>A direction of this session reads in batches (in the engine's batched list).</summary>
-    public bool InBatchedList;
 
     public bool Ended;
 
