@@ -286,26 +286,21 @@ internal sealed class MuxSession : IAsyncDisposable
                     {
                         _writerQueue.Writer.TryWrite(WriterItem.SwitchCipher);
                     }
+                    // A cipher signal can end a batch too: data read just before it must not wait for a later record.
+                    HandOnUnlessMoreBuffered(record.Final);
                     continue;
                 }
                 bool handOn = true;
                 try
                 {
                     Dispatch(record.Plaintext.Span, record.Final);
-                    // The streams' readers are woken once per batch of records read together from
-                    // the connection rather than per record: fewer thread hops, larger reads. A
-                    // record's data and its FIN still reach the reader together.
                     handOn = record.Final || !_records.NextIsBuffered;
                 }
                 finally
                 {
                     if (handOn)
                     {
-                        foreach (var stream in _fed)
-                        {
-                            stream.FlushIncoming();
-                        }
-                        _fed.Clear();
+                        HandOn();
                     }
                 }
                 if (record.Final)
@@ -319,6 +314,28 @@ internal sealed class MuxSession : IAsyncDisposable
         {
             Fail(e);
         }
+    }
+
+    /// <summary>
+    /// The streams' readers are woken once per batch of records read together from the connection
+    /// rather than per record (fewer thread hops, larger reads), so a batch ends at the last record
+    /// already buffered, whatever its kind. A record's data and its FIN still reach the reader together.
+    /// </summary>
+    private void HandOnUnlessMoreBuffered(bool final)
+    {
+        if (final || !_records.NextIsBuffered)
+        {
+            HandOn();
+        }
+    }
+
+    private void HandOn()
+    {
+        foreach (var stream in _fed)
+        {
+            stream.FlushIncoming();
+        }
+        _fed.Clear();
     }
 
     private void Dispatch(ReadOnlySpan<byte> plaintext, bool final)
