@@ -73,7 +73,7 @@ public partial class DelayLineTests(DelayLineLab fixture, ITestOutputHelper outp
     public async Task Datagrams_keep_their_order_and_their_hop_count_none_arrives_early_and_each_one_a_full_queue_drops_is_counted(AddressFamily family)
     {
         const int Sent = 100;
-        const int QueueLimit = 8;
+        const int QueueLimit = 16;
         var lab = fixture.Lab;
         using var line = lab.AddDelayLine(lab.IspA, s_delay, QueueLimit);
         using var receiver = NetNs.Run(lab.Server.Namespace, () => new Socket(family, SocketType.Dgram, ProtocolType.Udp));
@@ -110,7 +110,8 @@ public partial class DelayLineTests(DelayLineLab fixture, ITestOutputHelper outp
 
         output.WriteLine($"{family}: {line.Process.Describe()}");
         string seen = string.Join(' ', received.Select(r => string.Create(CultureInfo.InvariantCulture, $"#{r.Number}:{r.Ms:0.0}ms")));
-        Assert.True(received.Count >= QueueLimit, $"{received.Count} of {Sent} arrived: {seen}\n{line.Process.Describe()}");
+        // The lab's own packets (the TUN device's IPv6 housekeeping, say) can hold a few of the queue's slots.
+        Assert.True(received.Count >= QueueLimit / 2 && received.Count <= QueueLimit, $"{received.Count} of {Sent} arrived: {seen}\n{line.Process.Describe()}");
         Assert.True(received.Select(r => r.Number).SequenceEqual(received.Select(r => r.Number).Order()), $"out of order: {seen}");
         Assert.True(received.All(r => r.Ms >= s_delay.TotalMilliseconds), $"sooner than {s_delay.TotalMilliseconds} ms: {seen}");
 
@@ -119,7 +120,8 @@ public partial class DelayLineTests(DelayLineLab fixture, ITestOutputHelper outp
         Assert.True(counted is not null, line.Process.Describe());
         var (_, dropped) = Counters(counted.Value.Text)!.Value;
         Assert.True(dropped > 0, $"a burst of {Sent} into a queue of {QueueLimit} dropped nothing: {line.Process.Describe()}");
-        Assert.True(Sent - received.Count == dropped, $"{received.Count} of {Sent} arrived, the line counted {dropped} dropped: {line.Process.Describe()}");
+        // Every datagram of ours that did not arrive was counted (any of the lab's own dropped with them count too).
+        Assert.True(dropped >= Sent - received.Count, $"{received.Count} of {Sent} arrived, the line counted {dropped} dropped: {line.Process.Describe()}");
     }
 
     [SkippableFact(Timeout = 60_000)]
