@@ -290,19 +290,17 @@ internal sealed class MuxSession : IAsyncDisposable
                     HandOnUnlessMoreBuffered(record.Final);
                     continue;
                 }
-                bool handOn = true;
                 try
                 {
                     Dispatch(record.Plaintext.Span, record.Final);
-                    handOn = record.Final || !_records.NextIsBuffered;
                 }
-                finally
+                catch
                 {
-                    if (handOn)
-                    {
-                        HandOn();
-                    }
+                    // Whatever was dispatched before the failure still reaches its readers.
+                    HandOn();
+                    throw;
                 }
+                HandOnUnlessMoreBuffered(record.Final);
                 if (record.Final)
                 {
                     break;
