@@ -16,7 +16,7 @@ public class ProxyProtocolTests
 
     private static ServerProcess StartServer(params string[] options) =>
         ServerProcess.Start(Scale.ServerExecutable,
-            ["--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0", "--proxy-protocol", "--trusted-proxy", "127.0.0.1", .. options]);
+            ["--port", "0", "--bind", LocalPorts.UniqueLoopback().ToString(), "--stats-interval", "0", "--proxy-protocol", "--trusted-proxy", "127.0.0.1", .. options]);
 
     /// <summary>A connection from the proxy's address (127.0.0.1) that sends <paramref name="header"/>, then the key, and half-closes.</summary>
     private static async Task<RendezvousClient> ProxiedAsync(IPEndPoint server, byte[] header, byte[] key, IPAddress? from = null)

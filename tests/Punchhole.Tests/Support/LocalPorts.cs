@@ -14,6 +14,19 @@ internal static class LocalPorts
         return ((IPEndPoint)probe.LocalEndPoint!).Port;
     }
 
+    private static int s_lastLoopback;
+
+    /// <summary>
+    /// A loopback address no other test uses (all of 127.0.0.0/8 is loopback on Linux), for a server
+    /// whose counters must not see a stray connection: another test's client or probe that reaches a
+    /// port the system has since handed to this server reaches 127.0.0.1, not this address.
+    /// </summary>
+    public static IPAddress UniqueLoopback()
+    {
+        int n = Interlocked.Increment(ref s_lastLoopback);
+        return new IPAddress([127, (byte)(16 + Environment.ProcessId % 200), (byte)(n / 250), (byte)(1 + n % 250)]);
+    }
+
     /// <summary>
     /// Waits until something accepts connections at <paramref name="endPoint"/>; false if nothing does
     /// within <paramref name="wait"/>. <paramref name="createSocket"/> makes the probing socket (one in

@@ -31,7 +31,10 @@ internal sealed partial class ServerProcess : ChildProcess
         string line = await WaitForLineAsync("listening on", wait);
         var match = PortPattern().Match(line);
         Assert.True(match.Success, line);
-        return new IPEndPoint(IPAddress.Loopback, int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+        // A server bound to one IPv4 address is reached there; one bound to a wildcard, on 127.0.0.1.
+        var address = IPAddress.TryParse(match.Groups[1].Value, out var bound) && bound.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork
+            && !bound.Equals(IPAddress.Any) ? bound : IPAddress.Loopback;
+        return new IPEndPoint(address, int.Parse(match.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture));
     }
 
     /// <summary>Sets the running server's open-file limit (soft and hard), as a shortage from outside would.</summary>
@@ -91,6 +94,6 @@ internal sealed partial class ServerProcess : ChildProcess
             .Select(pair => pair.Split('='))
             .ToDictionary(kv => kv[0], kv => long.Parse(kv[1], System.Globalization.CultureInfo.InvariantCulture));
 
-    [GeneratedRegex(@"listening on \S*:(\d+)")]
+    [GeneratedRegex(@"listening on (\S*):(\d+)")]
     private static partial Regex PortPattern();
 }
