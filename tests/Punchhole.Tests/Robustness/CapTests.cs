@@ -18,7 +18,7 @@ public class CapTests(ITestOutputHelper output)
     private static readonly TimeSpan s_atOnce = TimeSpan.FromSeconds(1);
 
     private static ServerProcess StartServer(params string[] options) =>
-        ServerProcess.Start(Scale.ServerExecutable, ["--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0", "--key-timeout", "60", .. options]);
+        ServerProcess.Start(Scale.ServerExecutable, ["--port", "0", "--bind", LocalPorts.UniqueLoopback().ToString(), "--stats-interval", "0", "--key-timeout", "60", .. options]);
 
     [Fact(Timeout = 120_000)]
     public async Task Past_max_connections_a_flood_is_closed_at_once_counted_and_not_logged()

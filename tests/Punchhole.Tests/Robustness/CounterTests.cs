@@ -106,7 +106,7 @@ public partial class CounterTests
     [Fact(Timeout = 30_000)]
     public async Task The_summary_is_logged_at_the_interval_and_on_SIGUSR1_with_every_counter()
     {
-        using var server = ServerProcess.Start(Scale.ServerExecutable, "--port", "0", "--bind", "127.0.0.1", "--stats-interval", "1");
+        using var server = ServerProcess.Start(Scale.ServerExecutable, "--port", "0", "--bind", LocalPorts.UniqueLoopback().ToString(), "--stats-interval", "1");
         var endPoint = await server.WaitUntilListeningAsync();
         await Pairing.PairAsync(endPoint);
         // Three periodic lines, about a second apart by their own time stamps (the test's clock may lag under load).
@@ -138,7 +138,7 @@ public partial class CounterTests
         // default action, and SIGUSR1 or SIGTERM killed the server.
         for (int i = 0; i < 5; i++)
         {
-            using var server = ServerProcess.Start(Scale.ServerExecutable, "--port", "0", "--bind", "127.0.0.1", "--stats-interval", "0");
+            using var server = ServerProcess.Start(Scale.ServerExecutable, "--port", "0", "--bind", LocalPorts.UniqueLoopback().ToString(), "--stats-interval", "0");
             await server.WaitUntilListeningAsync();
             var stats = await server.StatsAsync();
             Assert.Equal(0, stats["accepted"]);
