@@ -28,6 +28,7 @@ public partial class RstNatTests
         Assert.True(overall <= MaxSynsPerSecond, $"{overall:0} SYNs a second over the punch: {run}");
         Assert.True(run.Samples.Count >= 10, $"{run.Samples.Count} readings of the NAT's counter: {run}");
         double peak = run.PeakRate(TimeSpan.FromSeconds(1));
+        output.WriteLine($"{family}, client-{(fromB ? 'b' : 'a')}: {run.SynsAtNat} SYNs at its NAT in {run.Seconds} s ({overall:0}/s), {peak:0}/s in the busiest second; {run.Tally}");
         Assert.True(peak <= MaxSynsPerSecond, $"{peak:0} SYNs a second in the busiest second at the NAT: {run}");
     }
 }
