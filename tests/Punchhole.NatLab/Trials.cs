@@ -50,14 +50,18 @@ internal static class Trials
         }
 
         var results = new List<(Row Row, List<TrialResult> Trials)>();
+        var synLines = new List<string>();
         foreach (var row in rows)
         {
             var list = new List<TrialResult>();
             using (var lab = Lab.Create(row.Variant, options.TStun, row.TStunOptions))
             {
                 options.AddDelayLine(lab);
+                using var syns = row.Variant is LabVariant.Drop or LabVariant.Reset or LabVariant.Mixed ? new SynCounter(lab, row.Family) : null;
+                var synRates = new SynRates();
                 for (int i = 1; i <= trials; i++)
                 {
+                    var before = syns?.Read();
                     TrialResult result;
                     try
                     {
@@ -72,7 +76,18 @@ internal static class Trials
                         result = new TrialResult(false, TimeSpan.Zero, $"broken pipe: {e.Message}");
                     }
                     list.Add(result);
-                    Console.Error.WriteLine($"natlab: {row.Name} trial {i}/{trials}: {(result.Ok ? "ok" : "FAILED")} {result.Seconds} s{(result.Ok && !options.Verbose ? "" : "\n" + result.Detail)}");
+                    string counted = "";
+                    if (syns is not null && before is { } start)
+                    {
+                        var (a, b) = syns.Read();
+                        synRates.Add(a - start.A, b - start.B, result.Elapsed);
+                        counted = $", SYNs at router-a/router-b {a - start.A}/{b - start.B}";
+                    }
+                    Console.Error.WriteLine($"natlab: {row.Name} trial {i}/{trials}: {(result.Ok ? "ok" : "FAILED")} {result.Seconds} s{counted}{(result.Ok && !options.Verbose ? "" : "\n" + result.Detail)}");
+                }
+                if (syns is not null)
+                {
+                    synLines.Add($"{row.Name}{(lab.DelayLines.Count > 0 ? $" ({string.Join(", ", lab.DelayLines)})" : "")}: {synRates}");
                 }
             }
             results.Add((row, list));
@@ -80,6 +95,10 @@ internal static class Trials
 
         string table = Table(results, trials);
         Console.WriteLine(table);
+        foreach (string line in synLines)
+        {
+            Console.WriteLine($"SYNs counted at the NATs, {line}");
+        }
         if (options.Markdown is not null)
         {
             WriteInto(options.Markdown, table);

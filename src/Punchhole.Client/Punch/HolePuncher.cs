@@ -15,7 +15,8 @@ namespace Punchhole.Client.Punch;
 /// new one sent at once, before the kernel's backoff (retransmissions doubling apart) would leave
 /// the port with one SYN for most of the punch.</item>
 /// <item>A reset (a NAT that answers unsolicited SYNs with RST, RFC 5382 allows it) ends a socket;
-/// the next follows at once, so the two sides' SYNs soon cross between the NATs, which is all a
+/// the next follows a few milliseconds after the previous one started (<see cref="SynPacing"/>:
+/// at most 200 SYNs a second, with jitter) until two SYNs cross between the NATs, which is all a
 /// resetting NAT needs. Each outcome is counted for the diagnosis.</item>
 /// <item>The connection returned carries a bound on unacknowledged data (<see cref="DeadPathBound"/>):
 /// one that came up dead in one direction ends with an error instead of hanging.</item>
@@ -36,6 +37,7 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
     private static readonly TimeSpan OccupiedPause = TimeSpan.FromMilliseconds(20);
 
     private readonly PunchTally _tally = new();
+    private readonly SynPacing _pacing = new();
     private TimeSpan _lastProgress;
 
     /// <summary>
@@ -115,6 +117,7 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
             {
                 socket = LocalPort.NewSocket(port.EndPoint);
                 bound.CancelAfter(AttemptBound);
+                _pacing.Started();
                 await socket.ConnectAsync(peer, bound.Token).ConfigureAwait(false);
                 _tally.Attempts++;
                 return socket;
@@ -139,6 +142,12 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
                 pause = Outcome(attempt, e);
             }
             ReportProgress();
+            // Whatever ended the attempt, the next SYN keeps its distance from this one.
+            var paced = _pacing.Pause();
+            if (paced > pause)
+            {
+                pause = paced;
+            }
             if (pause > TimeSpan.Zero && !await PauseAsync(pause, stop).ConfigureAwait(false))
             {
                 return null;
@@ -179,8 +188,7 @@ internal sealed class HolePuncher(LocalPort port, IPEndPoint peer, ClientOptions
                     log.Info("reset by the peer's side: its SYN is not out yet or its NAT resets unsolicited SYNs; retrying until our SYNs cross");
                 }
                 log.Detail($"attempt {attempt}: refused");
-                // At once: the reset's round trip already paces us, and the sooner the next SYN
-                // is out, the sooner two SYNs cross. Scheduling noise keeps the sides out of step.
+                // As soon as the pacing allows (the caller waits for it).
                 return TimeSpan.Zero;
             case SocketError.TimedOut:
                 _tally.Unanswered++;

@@ -27,13 +27,17 @@ public partial class RstNatTests
     }
 
     [SkippableFact(Timeout = 300_000)]
-    public Task Punchhole_connects_twenty_times_in_a_row_with_a_line_each_way() =>
-        PunchScenarios.PunchesInARowAsync(fixture.Lab, V4, 20);
+    public async Task Punchhole_connects_twenty_times_in_a_row_with_a_line_each_way()
+    {
+        using var line = PathDelay.Add(fixture.Lab);
+        await PunchScenarios.PunchesInARowAsync(fixture.Lab, V4, 20);
+    }
 
     [SkippableFact(Timeout = 120_000)]
     public async Task A_connection_whose_one_direction_dies_ends_both_clients_with_exit_1_within_a_bound()
     {
         var lab = fixture.Lab;
+        using var line = PathDelay.Add(lab);
         using var pair = PunchPair.Start(lab, LabFixture.RequirePunchhole(), V4);
         Assert.True(await pair.WaitConnectedAsync(PunchScenarios.ConnectWait) is not null, pair.Describe());
         await PunchScenarios.SayAsync(pair.A, pair.B, "before\n");

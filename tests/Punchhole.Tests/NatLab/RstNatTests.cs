@@ -1,10 +1,11 @@
 using System.Net.Sockets;
+using Xunit.Abstractions;
 
 namespace Punchhole.Tests.NatLab;
 
 /// <summary>Variant 3: a NAT (and IPv6 firewall) that answers an unsolicited inbound SYN with RST.</summary>
 [Collection(NatLabCollection.Name)]
-public partial class RstNatTests(ResetLab fixture) : IClassFixture<ResetLab>
+public partial class RstNatTests(ResetLab fixture, ITestOutputHelper output) : IClassFixture<ResetLab>
 {
     private const AddressFamily V4 = AddressFamily.InterNetwork;
 
