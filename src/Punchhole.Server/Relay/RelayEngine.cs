@@ -28,6 +28,10 @@ internal sealed unsafe class RelayEngine : IDisposable
     // pipe: a pipe slot holds one segment's fragment, so a one-page pipe is full with far less than a page.
     private const int BusyBytes = 64 << 10;
 
+    // SO_SNDBUF asked for on each leg; the kernel doubles it (2 MiB in flight: about 170 Mbit/s per
+    // session at 100 ms round trip, above the default --relay-mbit ceiling for all sessions together).
+    private const int SendBufferBytes = 1 << 20;
+
     private readonly RelayOptions _options;
     private readonly ServerCounters _counters;
     private readonly ServerLog _log;
@@ -238,6 +242,12 @@ internal sealed unsafe class RelayEngine : IDisposable
             return false;
         }
         handle = held;
+        // A cap, not an allocation: the kernel's autotuning lets a busy leg queue up to
+        // tcp_wmem's maximum (4 MiB) unsent, so the receiver copies bytes that left the sender's
+        // cache long ago. Capped at 1 MiB (the kernel doubles it), relayed throughput on loopback
+        // rose from about 0.5x to 0.6x of a direct connection, at less CPU per byte for the clients.
+        int sendBuffer = SendBufferBytes;
+        _ = Libc.setsockopt(fd, Libc.SOL_SOCKET, Libc.SO_SNDBUF, &sendBuffer, sizeof(int));
         int flags = Libc.fcntl(fd, F_GETFL, 0);
         return flags >= 0 && Libc.fcntl(fd, F_SETFL, flags | Libc.O_NONBLOCK) == 0;
     }
