@@ -4,7 +4,8 @@
 # relayed/direct (issue 12's bar: 0.5 or more), and the server's CPU seconds per GiB relayed.
 # Usage: scripts/relay-throughput.sh [MIB=1024] [ROUNDS=3]
 # Env: TSTUN (default artifacts/tstun/tstun, from scripts/publish.sh), TSTUN_ARGS (more options),
-#      RELAY_USER (run tstun as that user, without capabilities: see scripts/lib/relay.sh).
+#      RELAY_USER (run tstun as that user, without capabilities: see scripts/lib/relay.sh),
+#      NO_BUILD=1 (the bench tool is built already: nothing is built inside a measurement lock).
 # The relay runs with no bandwidth ceiling (--relay-mbit 0) and a byte cap above MIB. The two
 # clients are raw sockets in one process (punchhole-relaybench): no record layer, no encryption, so
 # the relay's own cost is the whole difference; the tool also reports its own CPU per GiB for each
@@ -20,7 +21,7 @@ mib=${1:-1024}; rounds=${2:-3}
 [[ $mib =~ ^[1-9][0-9]*$ && $rounds =~ ^[1-9][0-9]*$ ]] || { echo "usage: $0 [MIB] [ROUNDS]" >&2; exit 2; }
 check_servers tstun
 work=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
-dotnet build load/Punchhole.RelayBench -c Release --nologo -v quiet >&2
+[ "${NO_BUILD:-}" = 1 ] || dotnet build load/Punchhole.RelayBench -c Release --nologo -v quiet >&2
 bench=load/Punchhole.RelayBench/bin/Release/net10.0/punchhole-relaybench
 relay_user_wrapper "$work"
 

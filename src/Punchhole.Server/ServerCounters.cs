@@ -64,6 +64,8 @@ internal sealed class ServerCounters
     public long RelayThrottled;
     public long RelayBytes;
     public long RelayActive;
+    public long RelayPipeRefused;
+    public long RelayPipePages;
 
     /// <summary>The stats line's values in their order; every one is also a metric.</summary>
     public static IReadOnlyList<Stat> Stats { get; } =
@@ -101,6 +103,8 @@ internal sealed class ServerCounters
         new("relay_throttled", StatKind.Counter, "Times a relayed session waited for the --relay-mbit ceiling."),
         new("relay_bytes", StatKind.Counter, "Bytes relayed, both ways, all sessions."),
         new("relay_active", StatKind.Gauge, "Relayed sessions running now."),
+        new("relay_pipe_refused", StatKind.Counter, "Times a busy relayed session's pipe could not grow to 1 MiB (the user's pipe page budget); it relays on at the size it has."),
+        new("relay_pipe_pages", StatKind.Gauge, "Pages the relay's pipes hold against the user's pipe page budget (fs.pipe-user-pages-soft)."),
         new("cross_paired", StatKind.Counter, "Clients of this instance paired with a client of another instance (tstun --redis)."),
         new("redis_errors", StatKind.Counter, "Redis commands or connections that failed (tstun --redis)."),
         new("heap_kb", StatKind.Gauge, "Managed heap in use, in bytes.", "tstun_heap_bytes", 1024),
@@ -149,6 +153,8 @@ internal sealed class ServerCounters
             Volatile.Read(ref RelayThrottled),
             Volatile.Read(ref RelayBytes),
             Volatile.Read(ref RelayActive),
+            Volatile.Read(ref RelayPipeRefused),
+            Volatile.Read(ref RelayPipePages),
             Volatile.Read(ref CrossPaired),
             Volatile.Read(ref RedisErrors),
             GC.GetTotalMemory(forceFullCollection: false) / 1024,

@@ -28,4 +28,10 @@ internal static partial class Libc
 
     [LibraryImport("libc", SetLastError = true)]
     public static partial int shutdown(int fd, int how);
+
+    public const int SOL_SOCKET = 1;
+    public const int SO_SNDBUF = 7;
+
+    [LibraryImport("libc", SetLastError = true)]
+    public static unsafe partial int setsockopt(int fd, int level, int name, void* value, int length);
 }

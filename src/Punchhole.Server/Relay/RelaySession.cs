@@ -24,11 +24,14 @@ internal struct RelayDirection
     public int PipeRead;
     public int PipeWrite;
 
-    /// <summary>The pipe's capacity, as the kernel gave it (64 KiB, or less past the user's pipe page budget).</summary>
+    /// <summary>The pipe's capacity: one page while idle, up to 1 MiB while a transfer keeps it full.</summary>
     public int Capacity;
 
-    /// <summary>The pipe was asked to grow once already (it is only asked when a transfer fills it).</summary>
-    public bool Grown;
+    /// <summary>The kernel refused to grow the pipe (the user's pipe page budget); not asked again until the next sweep.</summary>
+    public bool GrowRefused;
+
+    /// <summary>Bytes read in this direction since the engine's last sweep: 64 KiB makes it busy (its pipe grows); none, idle (it shrinks back).</summary>
+    public long Recent;
 
     /// <summary>Bytes in the pipe, read from the source and not yet written to the destination.</summary>
     public int Buffered;
@@ -46,7 +49,7 @@ internal struct RelayDirection
 /// <summary>
 /// Two joined relay legs and the two pipes between them; owned by the relay engine's thread from
 /// its start to its end. A few hundred bytes: the pipes' pages are kernel memory, and an idle
-/// pipe holds none.
+/// pipe holds no data pages and counts one page against the user's pipe budget.
 /// </summary>
 internal sealed class RelaySession(ClientSession first, ClientSession second, int slot, uint generation, long startedAt)
 {

@@ -93,7 +93,7 @@ public partial class MetricsEndpointTests
         var samples = Samples(after);
         var stats = await server.StatsAsync();
         Assert.Equal(pairs, stats["paired"]);
-        string[] gauges = ["active", "waiting", "relay_active", "heap_kb", "committed_kb"];
+        string[] gauges = ["active", "waiting", "relay_active", "relay_pipe_pages", "heap_kb", "committed_kb"];
         foreach (var (name, value) in stats)
         {
             string metric = MetricName(name, gauges.Contains(name));
