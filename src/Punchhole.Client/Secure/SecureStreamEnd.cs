@@ -8,7 +8,10 @@ namespace Punchhole.Client.Secure;
 /// what it reads was opened and authenticated. The end of the data is the stream's FIN, itself
 /// authenticated; whether everything arrived is settled when the session closes (both final records).
 /// </summary>
-internal sealed class SecureStreamEnd(MuxStream stream, string name) : RelayEnd
+/// <param name="stream">The stream, which this end disposes.</param>
+/// <param name="name">What messages call the peer.</param>
+/// <param name="chunkSize">How many bytes the relay should move per read or write: by default four records' worth.</param>
+internal sealed class SecureStreamEnd(MuxStream stream, string name, int chunkSize = MuxStream.PreferredWriteSize) : RelayEnd
 {
     private ReadOnlyMemory<byte> _ending;
     private ValueTask _endingWrite;
@@ -17,8 +20,8 @@ internal sealed class SecureStreamEnd(MuxStream stream, string name) : RelayEnd
 
     public override string SinkName => name;
 
-    /// <summary>Four records' worth: a write becomes whole records, handed to the session's writer in one go.</summary>
-    public override int ChunkSize => MuxStream.PreferredWriteSize;
+    /// <summary>Whole records: a write becomes whole records, handed to the session's writer in one go.</summary>
+    public override int ChunkSize => chunkSize;
 
     public override ValueTask<int> ReadAsync(Memory<byte> buffer) => stream.ReadAsync(buffer);
 

@@ -27,6 +27,7 @@ internal sealed class MuxStream : Stream, IValueTaskSource
     // Receiving, under _gate.
     private long _receiveCredit = MuxSession.InitialWindow;
     private long _consumedSinceGrant;
+    private long _grantStep = MuxSession.GrantStep;
     private bool _remoteFinished;
     private bool _unflushed;
     private Exception? _readError;
@@ -146,7 +147,7 @@ internal sealed class MuxStream : Stream, IValueTaskSource
                 return;
             }
             _consumedSinceGrant += count;
-            if (_consumedSinceGrant >= MuxSession.GrantStep)
+            if (_consumedSinceGrant >= _grantStep)
             {
                 grant = (uint)_consumedSinceGrant;
                 _receiveCredit += grant;
@@ -157,6 +158,31 @@ internal sealed class MuxStream : Stream, IValueTaskSource
         {
             _session.QueueFrame(FrameType.Window, Id, grant);
         }
+    }
+
+    /// <summary>
+    /// Lets the peer have up to <paramref name="window"/> bytes in flight on this stream instead of
+    /// <see cref="MuxSession.InitialWindow"/> (at most <see cref="MuxSession.MaxCredit"/>), and
+    /// grants credit back in quarters of it: for a stream that carries a bulk transfer alone, where
+    /// the default window leaves the sender waiting for credit and costs a WINDOW frame, and the
+    /// thread switches on both sides that go with it, every 256 KiB. What the peer sends within
+    /// the window may wait here unread, so only a stream that is alone on its session should ask.
+    /// </summary>
+    public void WidenWindow(long window)
+    {
+        window = Math.Min(window, MuxSession.MaxCredit);
+        uint grant;
+        lock (_gate)
+        {
+            if (_closed || _remoteFinished || window <= _grantStep * 4)
+            {
+                return;
+            }
+            grant = (uint)(window - _grantStep * 4);
+            _receiveCredit += grant;
+            _grantStep = window / 4;
+        }
+        _session.QueueFrame(FrameType.Window, Id, grant);
     }
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
