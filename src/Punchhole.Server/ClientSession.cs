@@ -33,6 +33,9 @@ internal sealed partial class ClientSession : RendezvousParty
     // The waiter this arrival claimed, while the confirmation poll waits for its acknowledgement.
     private ClientSession? _claimed;
 
+    // This connection is in the disconnect watcher's set: it leaves it before it closes.
+    private bool _watched;
+
     public ClientSession(RendezvousServer server, int id)
     {
         _server = server;
@@ -292,6 +295,7 @@ internal sealed partial class ClientSession : RendezvousParty
                     // An arrival may have claimed this party already, even before the table
                     // returned (while it was Joining): its claimer then owns it and is sending it
                     // its reply, and the outcome waits in the completion until AwaitPartner.
+                    _watched = true;
                     _server.Watcher.Watch(_socket!, Token);
                     // Stop ends the waits it finds as it scans; a wait that begins meanwhile ends
                     // here. The fence keeps the read of the flag after the write of the phase.
@@ -519,8 +523,9 @@ internal sealed partial class ClientSession : RendezvousParty
 
     /// <summary>
     /// Ends the connection and recycles the session; reached exactly once per connection. Closing
-    /// sends the FIN after any reply, just as shutdown(SHUT_WR) would, in one syscall fewer, and it
-    /// leaves the disconnect watcher's epoll before TCP closes, so the watcher is not woken for it.
+    /// sends the FIN after any reply, just as shutdown(SHUT_WR) would, in one syscall fewer. A
+    /// waiter leaves the disconnect watcher's epoll first (see <see cref="DisconnectWatcher.Unwatch"/>),
+    /// so the watcher is not woken for it and the close is this thread's own.
     /// With <paramref name="abort"/>, the close sends a reset instead (SO_LINGER 0).
     /// </summary>
     private void Close(string? why, bool abort = false)
@@ -540,6 +545,12 @@ internal sealed partial class ClientSession : RendezvousParty
                 // Reset already: closing is all that is left.
             }
         }
+        if (_watched && socket is not null)
+        {
+            // Else the close, and the FIN after the reply, could wait on the watcher's thread.
+            _server.Watcher.Unwatch(socket);
+        }
+        _watched = false;
         socket?.Dispose();
         ReturnIo();
         ReturnOffer();

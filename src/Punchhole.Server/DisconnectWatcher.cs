@@ -53,9 +53,11 @@ internal sealed class DisconnectWatcher : IDisposable
     }
 
     /// <summary>Reports <paramref name="token"/> once if <paramref name="socket"/> is reset. Harmless if it already closed.</summary>
-    public unsafe void Watch(Socket socket, ulong token)
+    public void Watch(Socket socket, ulong token) => Control(socket, token, remove: false);
+
+    private void Control(Socket socket, ulong token, bool remove)
     {
-        // Closed already: whoever closed it ended the wait.
+        // Closed already: whoever closed it ended the wait, and the close took it out of the set.
         if (!NonBlockingIo.TryAddRef(socket, out var handle, out int fd))
         {
             return;
@@ -64,7 +66,7 @@ internal sealed class DisconnectWatcher : IDisposable
         try
         {
             _epoll.DangerousAddRef(ref added);
-            Epoll.Add(_epoll.Fd, fd, Epoll.ONESHOT, token);
+            _ = remove ? Epoll.Remove(_epoll.Fd, fd) : Epoll.Add(_epoll.Fd, fd, Epoll.ONESHOT, token);
         }
         catch (ObjectDisposedException)
         {
@@ -79,6 +81,18 @@ internal sealed class DisconnectWatcher : IDisposable
             handle.DangerousRelease();
         }
     }
+
+    /// <summary>
+    /// Takes a watched socket out of the set; call it before the socket is closed. A close alone
+    /// removes it too, but not always at once: while this thread's epoll_wait looks at a socket
+    /// that became ready (a wake-up with nothing for it to report), the kernel holds a reference to
+    /// the socket's file. A close in that moment leaves the last reference, and so the real close
+    /// and its FIN, to this thread, which runs it only on its way back from epoll_wait, up to
+    /// <see cref="IdleMilliseconds"/> later: the client would have its reply at once and its end of
+    /// stream up to that much later. Removing takes the set's lock, which that look holds, so once
+    /// this returns the closing thread holds the last reference.
+    /// </summary>
+    public void Unwatch(Socket socket) => Control(socket, 0, remove: true);
 
     /// <summary>Rouses the thread now, so the poll runs at once (one write to an eventfd).</summary>
     public void Wake() => Epoll.Wake(_wake);

@@ -10,6 +10,7 @@ namespace Punchhole.Server;
 internal static class Epoll
 {
     public const int CTL_ADD = 1;
+    public const int CTL_DEL = 2;
     public const uint IN = 0x001;
     public const uint OUT = 0x004;
     public const uint ERR = 0x008;
@@ -41,6 +42,14 @@ internal static class Epoll
         BinaryPrimitives.WriteUInt32LittleEndian(new Span<byte>(ev, 4), events);
         BinaryPrimitives.WriteUInt64LittleEndian(new Span<byte>(ev + s_dataOffset, 8), token);
         return Libc.epoll_ctl(epfd, CTL_ADD, fd, ev);
+    }
+
+    /// <summary>Takes <paramref name="fd"/> out of the set; 0 or -1 (errno set, ENOENT when it was not in it).</summary>
+    public static unsafe int Remove(int epfd, int fd)
+    {
+        // A non-null event pointer, for kernels before 2.6.9; it is not read.
+        byte* ev = stackalloc byte[16];
+        return Libc.epoll_ctl(epfd, CTL_DEL, fd, ev);
     }
 
     /// <summary>The events and token of the <paramref name="index"/>-th record in a buffer epoll_wait filled.</summary>
