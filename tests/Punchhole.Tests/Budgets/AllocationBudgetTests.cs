@@ -57,9 +57,18 @@ public class AllocationBudgetTests
     }
 
     /// <summary>Measures on one pool thread (the counter is per thread), bounded by the test's timeout.</summary>
+    /// <remarks>
+    /// The least of three windows counts: an allocation made once by the runtime on this thread (a
+    /// lazy initialisation, say) can land in one window, as 0.33 B a run did in a full-suite run,
+    /// whereas an allocation made by the step itself lands in every window, at least a whole object per run.
+    /// </remarks>
     private static async Task AssertAllocatesNothing(string what, Action<int> step)
     {
-        long allocated = await Task.Run(() => AllocatedBy(step));
+        long allocated = long.MaxValue;
+        for (int window = 0; window < 3 && allocated != 0; window++)
+        {
+            allocated = Math.Min(allocated, await Task.Run(() => AllocatedBy(step)));
+        }
         Assert.True(allocated == 0,
             $"{what} allocated {allocated} B in {Iterations} runs ({allocated / (double)Iterations:0.##} B each); its budget is 0 B.");
     }
