@@ -6,7 +6,7 @@
 # Usage (as root): scripts/natlab-trials.sh [N] [--write] [--variant NAME]...
 #   variants: drop, v6, rst, rst-v6, random-port, public-peer, mixed, mixed-v6, same-nat-drop,
 #             same-nat-rst, same-nat-v6, carrier-nat (default: all; the last four run secure clients,
-#             carrier-nat with tstun --relay)
+#             carrier-nat with tstun --relay), random-port-relay (the symmetric NAT, secure clients, tstun --relay)
 # Env: SKIP_PUBLISH=1 uses the binaries already in artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -32,6 +32,11 @@ internal static class Trials
             Secure = ExpectedPath.Relayed,
             TStunOptions = ["--relay"],
         },
+        new("random-port-relay", LabVariant.RandomPort, AddressFamily.InterNetwork, ExpectFailure: false, AllowedMisses: 0)
+        {
+            Secure = ExpectedPath.Relayed,
+            TStunOptions = ["--relay"],
+        },
     ];
 
     public static async Task<int> RunAsync(Options options)
